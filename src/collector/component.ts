@@ -44,9 +44,20 @@ export interface Factory<C = any> {
   /** Other accepted type names, e.g. `otlp_grpc` for `otlp`. */
   aliases?: string[];
   signals: Signal[];
+  /**
+   * True when the component changes the data it is given in place (the Collector's MutatesData
+   * capability). The service then hands it its own copy when the same batch also goes elsewhere
+   * (fan-out); components without the flag must treat their input as read-only.
+   */
+  mutatesData?: boolean;
   createDefaultConfig(): C;
   /** Dotted paths (relative to the component config) whose children are free-form keys, e.g. `headers`. */
   openKeys?: string[];
+  /**
+   * Optional: adjusts the merged config knowing what the user actually wrote (e.g. the otlp receiver
+   * enables only the protocols listed under `protocols`). Runs before `validate`.
+   */
+  unmarshal?(merged: C, user: Record<string, unknown>): C;
   validate?(cfg: C): void;
 }
 

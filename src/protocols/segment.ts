@@ -18,3 +18,6 @@ export interface CapturedSegment {
 
 /** Direction of a segment relative to the process that owns the socket. */
 export type Direction = 'ingress' | 'egress';
+
+/** Role of the process that owns the socket: 'server' reads requests on ingress and writes responses on egress, 'client' the reverse; 'unknown' is inferred from the traffic. */
+export type ConnectionRole = 'server' | 'client' | 'unknown';

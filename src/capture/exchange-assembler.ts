@@ -1,0 +1,360 @@
+// From capture records to Exchanges: applies the probes' records (in ring order) to the
+// ConnectionTable, reassembles each connection's two byte streams, detects the protocol of each
+// connection (HTTP/1.x start line, HTTP/2 preface or frames; anything else is given up on after a
+// bounded number of bytes), feeds the matching pure parser and returns every completed Exchange
+// with where it was seen (pid, role, addresses). HTTP/1.1 `Upgrade: h2c` + `101` hands the
+// connection over to the HTTP/2 parser. Memory is bounded: at most maxConnections parsers, idle
+// ones are closed, and a connection that is not HTTP (or whose process is filtered out) keeps only
+// a small marker until it closes.
+import type { CaptureEvent, ConnectionEvent, PayloadEvent } from '../ebpf/index.js';
+import type { Exchange } from '../protocols/exchange.js';
+import type { CapturedSegment, Direction } from '../protocols/segment.js';
+import { DEFAULT_HEADERS_OF_INTEREST, Http1Connection, detectHttp1 } from '../protocols/http1/index.js';
+import { Http2Connection, detectHttp2Preface, looksLikeHttp2Frames } from '../protocols/http2/index.js';
+import { ConnectionTable, type Connection } from './connection-table.js';
+import { ConnectionStreams } from './stream-reassembler.js';
+
+/** Where an exchange was seen (the telemetry layer's ExchangeOrigin has the same shape). */
+export interface ConnectionOrigin {
+  role: 'server' | 'client';
+  /** 0 when the owning process could not be determined. */
+  pid: number;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  family: 4 | 6;
+}
+
+export interface AssembledExchange {
+  exchange: Exchange;
+  origin: ConnectionOrigin;
+}
+
+export interface ExchangeAssemblerOptions {
+  /** The connection table to apply records to. Default: a new ConnectionTable with its defaults. */
+  table?: ConnectionTable;
+  /** Connections with a parser at once; beyond it the oldest is closed (counted). Default 16384. */
+  maxConnections?: number;
+  /** Payload bytes (both directions) a connection may carry without a recognised protocol before it is given up on. Default 16384. */
+  detectionBytes?: number;
+  /** A connection without payload for this long has its parser closed. Default 60 s. */
+  idleTimeoutMs?: number;
+  /**
+   * Whether exchanges of this connection's process are wanted. Asked once the owning pid is known
+   * (the answer is then final), and for each batch of exchanges while it is not (conn.pid
+   * undefined). Default: every connection.
+   */
+  accept?: (conn: Connection) => boolean;
+}
+
+export interface ExchangeAssemblerStats {
+  exchanges: { http1: number; http2: number; grpc: number };
+  /** Connections given up on because their bytes were not HTTP/1.x or HTTP/2. */
+  notHttp: number;
+  /** Connections whose process `accept` refused. */
+  filtered: number;
+  /** Parsers closed because maxConnections were tracked. */
+  evicted: number;
+  /** Parsers closed because their connection idled. */
+  idleClosed: number;
+  /** HTTP/1.1 connections handed over to HTTP/2 (h2c upgrade). */
+  h2cUpgrades: number;
+  /** HTTP/1.1 connections upgraded to another protocol (WebSocket, …): parsing stops after the 101. */
+  otherUpgrades: number;
+  /** HTTP/1.x messages whose grammar was broken, HTTP/2 protocol errors, HPACK errors (summed when a parser closes). */
+  parseErrors: { http1: number; http2: number };
+  /** Exchanges of HTTP/2 streams whose header blocks were lost or undecodable (HPACK state unknown). */
+  undecodableStreams: number;
+  /** Payload records for connections already closed (late packets, ignored). */
+  lateRecords: number;
+}
+
+type Phase = 'detecting' | 'http1' | 'http2' | 'ignored';
+
+interface Tracked {
+  conn: Connection;
+  phase: Phase;
+  /** The verdict of `accept` once the pid is known. */
+  accepted: boolean | undefined;
+  http1?: Http1Connection;
+  http2?: Http2Connection;
+  /** h2c: stream offsets at which HTTP/2 starts in each direction (bytes before belong to HTTP/1.1). */
+  h2Base?: Partial<Record<Direction, number>>;
+  undetectedBytes: number;
+  lastSeenNs: bigint;
+  /** 4-tuple of the first payload record, for connections the table learnt only partly. */
+  fallback: Pick<PayloadEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
+}
+
+const UPGRADE_HEADERS = [...DEFAULT_HEADERS_OF_INTEREST, 'upgrade'];
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const STATUS_101 = Buffer.from(' 101');
+
+function headerOf(headers: Array<[string, string]>, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
+function isH2cUpgrade(x: Exchange): boolean {
+  if (x.response?.status !== 101) return false;
+  const proto = headerOf(x.response.headers, 'upgrade') ?? headerOf(x.request.headers, 'upgrade');
+  return proto?.trim().toLowerCase() === 'h2c';
+}
+
+export class ExchangeAssembler {
+  readonly table: ConnectionTable;
+  private readonly streams = new ConnectionStreams();
+  private readonly tracked = new Map<bigint, Tracked>();
+  private readonly maxConnections: number;
+  private readonly detectionBytes: number;
+  private readonly idleTimeoutNs: bigint;
+  private readonly accept: (conn: Connection) => boolean;
+  private out: AssembledExchange[] = [];
+  readonly stats: ExchangeAssemblerStats = {
+    exchanges: { http1: 0, http2: 0, grpc: 0 }, notHttp: 0, filtered: 0, evicted: 0, idleClosed: 0, h2cUpgrades: 0, otherUpgrades: 0,
+    parseErrors: { http1: 0, http2: 0 }, undecodableStreams: 0, lateRecords: 0,
+  };
+
+  constructor(opts: ExchangeAssemblerOptions = {}) {
+    this.table = opts.table ?? new ConnectionTable();
+    this.maxConnections = opts.maxConnections ?? 16384;
+    this.detectionBytes = opts.detectionBytes ?? 16384;
+    this.idleTimeoutNs = BigInt(opts.idleTimeoutMs ?? 60_000) * 1_000_000n;
+    this.accept = opts.accept ?? (() => true);
+  }
+
+  /** Connections with state held here (parsers, or markers of ignored connections). */
+  get connectionsTracked(): number {
+    return this.tracked.size;
+  }
+
+  /** Applies records in ring order (CaptureProbes.onEvents); returns the exchanges they completed. */
+  apply(events: readonly CaptureEvent[]): AssembledExchange[] {
+    for (const e of events) {
+      if (e.kind === 'payload') this.onPayload(e);
+      else this.onConnection(e);
+    }
+    return this.take();
+  }
+
+  /**
+   * Closes parsers of connections idle for idleTimeoutMs (as of `nowNs`, kernel monotonic) and
+   * expires the table's old entries; returns exchanges that ended because of it.
+   */
+  sweep(nowNs: bigint = process.hrtime.bigint()): AssembledExchange[] {
+    for (const t of [...this.tracked.values()]) {
+      if (nowNs - t.lastSeenNs > this.idleTimeoutNs) {
+        if (t.phase !== 'ignored') this.stats.idleClosed++;
+        this.finish(t, nowNs);
+      }
+    }
+    this.table.sweep();
+    return this.take();
+  }
+
+  /** Closes every parser (agent shutdown); returns what they still held. */
+  closeAll(nowNs: bigint = process.hrtime.bigint()): AssembledExchange[] {
+    for (const t of [...this.tracked.values()]) this.finish(t, nowNs);
+    return this.take();
+  }
+
+  private take(): AssembledExchange[] {
+    const done = this.out;
+    this.out = [];
+    return done;
+  }
+
+  private onConnection(e: ConnectionEvent): void {
+    this.table.applyConnectionEvent(e);
+    if (e.newState !== 'CLOSE') return;
+    const t = this.tracked.get(e.cookie);
+    if (t) this.finish(t, e.tsNs);
+  }
+
+  private onPayload(e: PayloadEvent): void {
+    this.table.applyPayloadEvent(e);
+    const conn = this.table.get(e.cookie, e.sk);
+    if (!conn || !e.cookie) return;
+    let t = this.tracked.get(e.cookie);
+    if (!t) {
+      if (conn.closeTsNs !== undefined) { this.stats.lateRecords++; return; }
+      t = this.track(conn, e);
+    }
+    t.lastSeenNs = e.tsNs;
+    if (t.phase === 'ignored') return;
+    if (t.accepted === undefined && conn.pid !== undefined) {
+      t.accepted = this.accept(conn);
+      if (!t.accepted) return this.ignore(t, 'filtered');
+    }
+    for (const seg of this.streams.push(e)) this.feed(t, e.direction, seg);
+  }
+
+  private track(conn: Connection, e: PayloadEvent): Tracked {
+    if (this.tracked.size >= this.maxConnections) {
+      const oldest = this.tracked.values().next().value!;
+      if (oldest.phase !== 'ignored') this.stats.evicted++;
+      this.finish(oldest, e.tsNs);
+    }
+    const t: Tracked = {
+      conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs,
+      fallback: { family: e.family, localAddr: e.localAddr, localPort: e.localPort, remoteAddr: e.remoteAddr, remotePort: e.remotePort },
+    };
+    this.tracked.set(conn.cookie, t);
+    return t;
+  }
+
+  /** Stops parsing a connection for good; only a marker stays until it closes. */
+  private ignore(t: Tracked, why: 'filtered' | 'notHttp' | 'otherUpgrades'): void {
+    this.stats[why]++;
+    t.phase = 'ignored';
+    t.http1 = undefined;
+    t.http2 = undefined;
+    this.streams.close(t.conn.cookie);
+  }
+
+  /** A connection whose open the agent saw: offset 0 of each direction is its first byte. */
+  private seenFromStart(t: Tracked): boolean {
+    return t.conn.openTsNs !== undefined;
+  }
+
+  private feed(t: Tracked, dir: Direction, seg: CapturedSegment): void {
+    if (t.phase === 'detecting' && this.detect(t, dir, seg)) return;
+    if (t.phase === 'http1') {
+      const h1 = t.http1!;
+      const exchanges = h1.push(dir, seg);
+      this.emit(t, exchanges);
+      if (h1.state === 'upgraded' && t.phase === 'http1') this.upgradeToHttp2(t, exchanges, dir, seg);
+      else if (h1.state === 'not-http') this.ignore(t, 'notHttp');
+    } else if (t.phase === 'http2') {
+      this.emit(t, t.http2!.push(dir, this.rebase(t, dir, seg)));
+    }
+  }
+
+  /** Picks the parser for a connection; returns true when it already fed `seg` to one. */
+  private detect(t: Tracked, dir: Direction, seg: CapturedSegment): boolean {
+    const head = seg.head;
+    const fromStart = this.seenFromStart(t);
+    const atStart = fromStart && seg.offset === 0;
+    if (detectHttp2Preface(head) === true || ((atStart || !fromStart) && looksLikeHttp2Frames(head) && !detectHttp1(head))) {
+      t.phase = 'http2';
+      t.http2 = new Http2Connection({ role: t.conn.role, seenFromStart: atStart });
+      // Joined mid-stream: this segment is offset 0 of what the HTTP/2 parser sees in this direction.
+      if (!atStart) t.h2Base = { [dir]: seg.offset };
+      return false;
+    }
+    t.http1 ??= new Http1Connection({ role: t.conn.role, sawConnectionStart: fromStart, headersOfInterest: UPGRADE_HEADERS });
+    if (detectHttp1(head) !== undefined) {
+      t.phase = 'http1';
+      return false;
+    }
+    // Neither: let the HTTP/1 parser look for a message start (mid-stream joins), within a bound.
+    this.emit(t, t.http1.push(dir, seg));
+    t.undetectedBytes += seg.length;
+    if (t.http1.state === 'http') t.phase = 'http1';
+    else if (t.http1.state === 'not-http' || t.undetectedBytes > this.detectionBytes) this.ignore(t, 'notHttp');
+    return true;
+  }
+
+  /**
+   * After `101 Switching Protocols` to h2c: the HTTP/1.1 request becomes HTTP/2 stream 1, and
+   * HTTP/2 starts right after the 101's head in the server's direction and at the next byte in
+   * the client's.
+   */
+  private upgradeToHttp2(t: Tracked, exchanges: Exchange[], dir: Direction, seg: CapturedSegment): void {
+    const up = exchanges.find(isH2cUpgrade);
+    if (!up) {
+      this.ignore(t, 'otherUpgrades'); // websocket or another protocol: not ours to parse
+      return;
+    }
+    const role = t.http1!.role;
+    const serverDir: Direction = role === 'client' ? 'ingress' : 'egress';
+    const clientDir: Direction = serverDir === 'ingress' ? 'egress' : 'ingress';
+    const clientNext = this.streams.get(t.conn.cookie, clientDir)?.nextOffset ?? 0;
+    // The 101 arrived in `seg` (server direction): HTTP/2 begins after its head.
+    let serverStart = seg.offset + seg.length;
+    const at101 = Buffer.from(seg.head.buffer, seg.head.byteOffset, seg.head.length).indexOf(STATUS_101);
+    const end = at101 < 0 ? -1 : Buffer.from(seg.head.buffer, seg.head.byteOffset, seg.head.length).indexOf(CRLFCRLF, at101);
+    if (dir === serverDir && end >= 0) serverStart = seg.offset + end + CRLFCRLF.length;
+    t.phase = 'http2';
+    t.http1 = undefined;
+    t.h2Base = { [serverDir]: serverStart, [clientDir]: clientNext };
+    t.http2 = new Http2Connection({
+      role: role === 'unknown' ? 'unknown' : role,
+      seenFromStart: true,
+      upgradedRequest: { ...up.request, headers: up.request.headers.filter(([n]) => n !== 'upgrade') },
+    });
+    this.stats.h2cUpgrades++;
+    // The rest of this segment (SETTINGS after the 101) is already HTTP/2.
+    if (dir === serverDir && serverStart < seg.offset + seg.length) this.emit(t, t.http2.push(dir, this.rebase(t, dir, seg)));
+  }
+
+  /** A segment with offsets relative to where HTTP/2 starts in that direction (h2c, mid-stream joins). */
+  private rebase(t: Tracked, dir: Direction, seg: CapturedSegment): CapturedSegment {
+    const base = t.h2Base?.[dir];
+    if (base === undefined) {
+      // First HTTP/2 bytes of a direction on a mid-stream join: they start the parser's view.
+      if (t.h2Base) t.h2Base[dir] = seg.offset;
+      return t.h2Base ? { ...seg, offset: 0 } : seg;
+    }
+    if (seg.offset >= base) return base === 0 ? seg : { ...seg, offset: seg.offset - base };
+    // The segment straddles the start (h2c: the 101's head and SETTINGS in one packet): cut the head.
+    const cut = base - seg.offset;
+    if (cut >= seg.length) return { ...seg, offset: 0, length: 0, head: seg.head.subarray(0, 0), tail: seg.tail.subarray(0, 0) };
+    const tailStart = seg.length - seg.tail.length;
+    return {
+      offset: 0, length: seg.length - cut, timestampNs: seg.timestampNs,
+      head: seg.head.subarray(Math.min(cut, seg.head.length)),
+      tail: cut > tailStart ? seg.tail.subarray(cut - tailStart) : seg.tail,
+    };
+  }
+
+  private emit(t: Tracked, exchanges: Exchange[]): void {
+    if (exchanges.length === 0) return;
+    // The verdict is final once the pid is known; until then it is asked per batch.
+    const accepted = t.accepted ?? this.accept(t.conn);
+    if (t.conn.pid !== undefined) t.accepted = accepted;
+    if (!accepted) return;
+    const origin = this.origin(t);
+    for (const exchange of exchanges) {
+      if (t.phase === 'http1' && isH2cUpgrade(exchange)) continue; // reported as HTTP/2 stream 1
+      this.stats.exchanges[exchange.protocol]++;
+      if (origin) this.out.push({ exchange, origin });
+    }
+  }
+
+  private origin(t: Tracked): ConnectionOrigin | undefined {
+    const c = t.conn;
+    let role: 'server' | 'client' | 'unknown' = c.role;
+    if (role === 'unknown') role = t.http1?.role ?? (t.http2?.clientDirection === 'ingress' ? 'server' : t.http2?.clientDirection === 'egress' ? 'client' : 'unknown');
+    if (role === 'unknown') return undefined;
+    const f = t.fallback;
+    return {
+      role,
+      pid: c.pid ?? 0,
+      localAddress: c.localAddr || f.localAddr,
+      localPort: c.localPort || f.localPort,
+      remoteAddress: c.remoteAddr || f.remoteAddr,
+      remotePort: c.remotePort || f.remotePort,
+      family: c.family ?? f.family,
+    };
+  }
+
+  /** Flushes held segments, closes the parser (pending requests end as 'closed') and forgets the connection. */
+  private finish(t: Tracked, tsNs: bigint): void {
+    this.tracked.delete(t.conn.cookie);
+    if (t.phase === 'ignored') return;
+    const held = this.streams.close(t.conn.cookie);
+    for (const dir of ['ingress', 'egress'] as const) for (const seg of held[dir]) this.feed(t, dir, seg);
+    if (t.http1) {
+      this.emit(t, t.http1.close());
+      this.stats.parseErrors.http1 += t.http1.stats.malformed;
+    }
+    if (t.http2) {
+      this.emit(t, t.http2.close(tsNs));
+      const s = t.http2.stats;
+      this.stats.parseErrors.http2 += s.protocolErrors + s.hpackErrors;
+      this.stats.undecodableStreams += s.undecodableStreams;
+    }
+  }
+}

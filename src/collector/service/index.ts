@@ -1,0 +1,3 @@
+export { Service, type ServiceOptions } from './service.js';
+export { asConsumer, asComponent } from '../internal/consumers.js';
+export { fanout, combineErrors } from './fanout.js';

@@ -1,0 +1,183 @@
+// RED metrics (rate, errors, duration) per the OpenTelemetry semantic conventions, aggregated in
+// process as cumulative explicit-bucket histograms. The record path is one key string, one Map
+// lookup and a binary search per histogram.
+import { ExplicitHistogram } from '../collector/pdata/histogram.js';
+import { AggregationTemporality, type Attributes, type HistogramDataPoint, type Metric, type Metrics, type Resource } from '../collector/pdata/model.js';
+import type { Exchange } from '../protocols/exchange.js';
+import { exchangeDurationNs, type ExchangeOrigin, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
+import { sondeScope } from './scope.js';
+
+/** The HTTP semantic conventions' advised boundaries for request durations, in seconds. */
+export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** Body size boundaries in bytes (as Beyla uses). */
+export const DEFAULT_BODY_SIZE_BUCKETS_BYTES: readonly number[] = [0, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+
+export interface RedMetricsOptions {
+  /** HTTP duration boundaries in seconds; rpc.*.duration (in ms) uses the same boundaries × 1000. */
+  durationBucketsSeconds: readonly number[];
+  bodySizeBucketsBytes: readonly number[];
+  /** Distinct attribute sets per metric; beyond it, records go to one `otel.metric.overflow=true` series per resource. */
+  maxSeriesPerMetric: number;
+}
+
+export const DEFAULT_RED_METRICS_OPTIONS: RedMetricsOptions = {
+  durationBucketsSeconds: DEFAULT_DURATION_BUCKETS_SECONDS,
+  bodySizeBucketsBytes: DEFAULT_BODY_SIZE_BUCKETS_BYTES,
+  maxSeriesPerMetric: 10_000,
+};
+
+/** The resource a series belongs to: a stable key and the attributes. */
+export interface MetricResource { key: string; resource: Resource }
+
+interface HistogramDefinition { name: string; unit: string; description: string; bounds: readonly number[] }
+interface SeriesRow { resource: MetricResource; attributes: Attributes; histograms: ExplicitHistogram[] }
+
+/**
+ * Histograms that always share one attribute set (e.g. server duration and body sizes), so one
+ * lookup finds all of them. Bounded: past `maxSeries` rows, new attribute sets share an overflow row.
+ */
+class SeriesTable {
+  private readonly rows = new Map<string, SeriesRow>();
+  private regular = 0;
+  overflowRecords = 0;
+
+  constructor(readonly definitions: HistogramDefinition[], private readonly maxSeries: number) {}
+
+  row(resource: MetricResource, key: string, attributes: () => Attributes): SeriesRow {
+    const fullKey = resource.key + '\x1e' + key;
+    let row = this.rows.get(fullKey);
+    if (row) return row;
+    if (this.regular >= this.maxSeries) {
+      this.overflowRecords++;
+      const overflowKey = resource.key + '\x1e\x1foverflow';
+      row = this.rows.get(overflowKey);
+      if (!row) {
+        row = this.newRow(resource, { 'otel.metric.overflow': true });
+        this.rows.set(overflowKey, row);
+      }
+      return row;
+    }
+    row = this.newRow(resource, attributes());
+    this.rows.set(fullKey, row);
+    this.regular++;
+    return row;
+  }
+
+  get size(): number { return this.regular; }
+
+  private newRow(resource: MetricResource, attributes: Attributes): SeriesRow {
+    return { resource, attributes, histograms: this.definitions.map((d) => new ExplicitHistogram(d.bounds)) };
+  }
+
+  *entries(): IterableIterator<SeriesRow> { yield* this.rows.values(); }
+}
+
+const NS_PER_S = 1e9;
+const NS_PER_MS = 1e6;
+const SEP = '\x1f';
+
+export class RedMetrics {
+  private readonly httpServer: SeriesTable;
+  private readonly httpClient: SeriesTable;
+  private readonly rpcServer: SeriesTable;
+  private readonly rpcClient: SeriesTable;
+
+  constructor(private readonly startUnixNs: bigint, options: RedMetricsOptions = DEFAULT_RED_METRICS_OPTIONS) {
+    const d = options.durationBucketsSeconds;
+    const s = options.bodySizeBucketsBytes;
+    const dms = d.map((x) => x * 1000);
+    const max = options.maxSeriesPerMetric;
+    const http = (side: 'server' | 'client'): HistogramDefinition[] => [
+      { name: `http.${side}.request.duration`, unit: 's', description: `Duration of HTTP ${side} requests.`, bounds: d },
+      { name: `http.${side}.request.body.size`, unit: 'By', description: `Size of HTTP ${side} request bodies.`, bounds: s },
+      { name: `http.${side}.response.body.size`, unit: 'By', description: `Size of HTTP ${side} response bodies.`, bounds: s },
+    ];
+    this.httpServer = new SeriesTable(http('server'), max);
+    this.httpClient = new SeriesTable(http('client'), max);
+    this.rpcServer = new SeriesTable([{ name: 'rpc.server.duration', unit: 'ms', description: 'Measures the duration of inbound RPC.', bounds: dms }], max);
+    this.rpcClient = new SeriesTable([{ name: 'rpc.client.duration', unit: 'ms', description: 'Measures the duration of outbound RPC.', bounds: dms }], max);
+  }
+
+  recordHttp(resource: MetricResource, exchange: Exchange, origin: ExchangeOrigin, facts: HttpFacts, route: string | undefined): void {
+    const isServer = origin.role === 'server';
+    const key = facts.method + SEP + (facts.status ?? '') + SEP + (route ?? '\x00') + SEP + (facts.errorType ?? '') + SEP
+      + facts.scheme + SEP + facts.protocolVersion + SEP + facts.serverPort + (isServer ? '' : SEP + facts.serverAddress);
+    const row = (isServer ? this.httpServer : this.httpClient).row(resource, key, () => {
+      const a: Attributes = { 'http.request.method': facts.method };
+      if (facts.status !== undefined) a['http.response.status_code'] = facts.status;
+      if (route !== undefined) a['http.route'] = route;
+      if (facts.errorType !== undefined) a['error.type'] = facts.errorType;
+      a['url.scheme'] = facts.scheme;
+      a['network.protocol.version'] = facts.protocolVersion;
+      if (!isServer) a['server.address'] = facts.serverAddress;
+      a['server.port'] = facts.serverPort;
+      return a;
+    });
+    const [duration, requestSize, responseSize] = row.histograms;
+    duration!.record(Number(exchangeDurationNs(exchange)) / NS_PER_S);
+    requestSize!.record(exchange.request.bodySize);
+    if (exchange.response) responseSize!.record(exchange.response.bodySize);
+  }
+
+  recordGrpc(resource: MetricResource, exchange: Exchange, origin: ExchangeOrigin, facts: GrpcFacts): void {
+    const key = (facts.service ?? '') + SEP + (facts.method ?? '') + SEP + (facts.grpcStatus ?? '');
+    const row = (origin.role === 'server' ? this.rpcServer : this.rpcClient).row(resource, key, () => {
+      const a: Attributes = { 'rpc.system': 'grpc' };
+      if (facts.service !== undefined) a['rpc.service'] = facts.service;
+      if (facts.method !== undefined) a['rpc.method'] = facts.method;
+      if (facts.grpcStatus !== undefined) a['rpc.grpc.status_code'] = facts.grpcStatus;
+      return a;
+    });
+    row.histograms[0]!.record(Number(exchangeDurationNs(exchange)) / NS_PER_MS);
+  }
+
+  /** Records that went to an overflow series because a metric reached its series limit. */
+  get overflowRecords(): number {
+    return this.httpServer.overflowRecords + this.httpClient.overflowRecords + this.rpcServer.overflowRecords + this.rpcClient.overflowRecords;
+  }
+
+  /** Cumulative snapshot of every series, grouped by resource. The data points are copies. */
+  collect(nowUnixNs: bigint): Metrics {
+    const byResource = new Map<string, { resource: Resource; metrics: Map<string, Metric> }>();
+    for (const table of [this.httpServer, this.httpClient, this.rpcServer, this.rpcClient]) {
+      for (const row of table.entries()) {
+        let group = byResource.get(row.resource.key);
+        if (!group) {
+          group = { resource: row.resource.resource, metrics: new Map() };
+          byResource.set(row.resource.key, group);
+        }
+        table.definitions.forEach((def, i) => {
+          const h = row.histograms[i]!;
+          if (h.count === 0) return;
+          let metric = group!.metrics.get(def.name);
+          if (!metric) {
+            metric = { name: def.name, description: def.description, unit: def.unit, metadata: {},
+              data: { type: 'histogram', dataPoints: [], aggregationTemporality: AggregationTemporality.CUMULATIVE } };
+            group!.metrics.set(def.name, metric);
+          }
+          const point: HistogramDataPoint = {
+            attributes: { ...row.attributes },
+            startTimeUnixNano: this.startUnixNs,
+            timeUnixNano: nowUnixNs,
+            flags: 0,
+            count: h.count,
+            sum: h.sum,
+            bucketCounts: h.bucketCounts.slice(),
+            explicitBounds: def.bounds.slice(),
+            exemplars: [],
+            min: h.min,
+            max: h.max,
+          };
+          (metric.data as { dataPoints: HistogramDataPoint[] }).dataPoints.push(point);
+        });
+      }
+    }
+    return {
+      resourceMetrics: [...byResource.values()].map(({ resource, metrics }) => ({
+        resource,
+        scopeMetrics: [{ scope: sondeScope(), metrics: [...metrics.values()], schemaUrl: '' }],
+        schemaUrl: '',
+      })),
+    };
+  }
+}

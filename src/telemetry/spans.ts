@@ -1,0 +1,139 @@
+// Exchange → SERVER/CLIENT span with OpenTelemetry semantic-convention attributes, joining the
+// caller's trace through `traceparent`.
+import { type Attributes, type Span, SpanKind } from '../collector/pdata/model.js';
+import type { Exchange } from '../protocols/exchange.js';
+import type { MonotonicClock } from './clock.js';
+import { headerValue, type ExchangeOrigin, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
+import { extractTraceContext, IdGenerator, TRACE_FLAG_SAMPLED } from './trace-context.js';
+
+// OTLP span flags: bit 8 says whether the parent is remote is known, bit 9 that it is remote.
+export const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
+export const SPAN_FLAGS_IS_REMOTE = 0x200;
+
+export interface SpanFactoryOptions {
+  /** Mark spans whose propagated traceparent says sampled=0 as not sampled (they still count in metrics). */
+  parentBasedSampling: boolean;
+}
+
+export interface SpanIds {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  flags: number;
+  /** False when the propagated context says the trace is not sampled. */
+  sampled: boolean;
+  /** True when the ids came from a valid incoming traceparent. */
+  propagated: boolean;
+}
+
+function networkAttributes(attrs: Attributes, origin: ExchangeOrigin, protocolVersion: string): void {
+  attrs['network.peer.address'] = origin.remoteAddress;
+  attrs['network.peer.port'] = origin.remotePort;
+  attrs['network.protocol.version'] = protocolVersion;
+  attrs['network.transport'] = 'tcp';
+  if (origin.family) attrs['network.type'] = origin.family === 6 ? 'ipv6' : 'ipv4';
+}
+
+export class SpanFactory {
+  private readonly ids = new IdGenerator();
+  /** Requests whose traceparent header was present but invalid (ignored, new trace started). */
+  invalidTraceparents = 0;
+
+  constructor(private readonly clock: MonotonicClock, private readonly options: SpanFactoryOptions) {}
+
+  /**
+   * Span identity. SERVER: a valid incoming traceparent gives the trace id and the parent; the span
+   * id is new. CLIENT: the traceparent the process sent *is* its own client span's context, so the
+   * trace id and span id come from the header (the downstream server span then becomes its child);
+   * its parent is unknown. Without a valid traceparent: a new trace.
+   */
+  spanIds(exchange: Exchange, origin: ExchangeOrigin): SpanIds {
+    const ctx = extractTraceContext(exchange.request.headers);
+    if (!ctx) {
+      if (headerValue(exchange.request.headers, 'traceparent') !== undefined) this.invalidTraceparents++;
+      return { traceId: this.ids.traceId(), spanId: this.ids.spanId(), parentSpanId: '', traceState: '',
+        flags: TRACE_FLAG_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE, sampled: true, propagated: false };
+    }
+    const sampled = ctx.sampled || !this.options.parentBasedSampling;
+    const traceFlags = ctx.flags & 0xff;
+    if (origin.role === 'server') {
+      return { traceId: ctx.traceId, spanId: this.ids.spanId(), parentSpanId: ctx.spanId, traceState: ctx.traceState,
+        flags: traceFlags | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE, sampled, propagated: true };
+    }
+    return { traceId: ctx.traceId, spanId: ctx.spanId, parentSpanId: '', traceState: ctx.traceState,
+      flags: traceFlags, sampled, propagated: true };
+  }
+
+  /** A new random span id (for spans re-identified after the fact, see span-linker.ts). */
+  newSpanId(): string {
+    return this.ids.spanId();
+  }
+
+  /** Builds the span with ids from spanIds() (the caller skips unsampled ones). */
+  httpSpan(exchange: Exchange, origin: ExchangeOrigin, facts: HttpFacts, route: string | undefined, ids: SpanIds): Span {
+    const isServer = origin.role === 'server';
+    const attrs: Attributes = { 'http.request.method': facts.method };
+    if (facts.methodOriginal !== undefined) attrs['http.request.method_original'] = facts.methodOriginal;
+    if (facts.path) attrs['url.path'] = facts.path;
+    attrs['url.scheme'] = facts.scheme;
+    if (!isServer) attrs['url.full'] = `${facts.scheme}://${facts.authority}${facts.path}`;
+    if (route !== undefined) attrs['http.route'] = route;
+    if (facts.status !== undefined) attrs['http.response.status_code'] = facts.status;
+    attrs['server.address'] = facts.serverAddress;
+    attrs['server.port'] = facts.serverPort;
+    if (facts.clientAddress !== undefined) attrs['client.address'] = facts.clientAddress;
+    networkAttributes(attrs, origin, facts.protocolVersion);
+    if (facts.userAgent !== undefined) attrs['user_agent.original'] = facts.userAgent;
+    attrs['http.request.body.size'] = exchange.request.bodySize;
+    if (exchange.response) attrs['http.response.body.size'] = exchange.response.bodySize;
+    if (facts.errorType !== undefined) attrs['error.type'] = facts.errorType;
+    // Semantic conventions: `{method} {route}`; `HTTP` stands in for unknown methods.
+    const method = facts.method === '_OTHER' ? 'HTTP' : facts.method;
+    const name = route !== undefined ? `${method} ${route}` : method;
+    const message = exchange.response ? '' : `no response: ${exchange.error ?? 'connection ended'}`;
+    return this.span(exchange, origin, ids, name, attrs, facts.spanStatus, message);
+  }
+
+  grpcSpan(exchange: Exchange, origin: ExchangeOrigin, facts: GrpcFacts, ids: SpanIds): Span {
+    const attrs: Attributes = { 'rpc.system': 'grpc' };
+    if (facts.service !== undefined) attrs['rpc.service'] = facts.service;
+    if (facts.method !== undefined) attrs['rpc.method'] = facts.method;
+    if (facts.grpcStatus !== undefined) attrs['rpc.grpc.status_code'] = facts.grpcStatus;
+    attrs['server.address'] = facts.serverAddress;
+    attrs['server.port'] = facts.serverPort;
+    if (facts.clientAddress !== undefined) attrs['client.address'] = facts.clientAddress;
+    networkAttributes(attrs, origin, '2');
+    const ua = headerValue(exchange.request.headers, 'user-agent');
+    if (ua !== undefined) attrs['user_agent.original'] = ua;
+    if (exchange.messages) {
+      attrs['rpc.message.sent_count'] = exchange.messages.sent;
+      attrs['rpc.message.received_count'] = exchange.messages.received;
+    }
+    if (facts.errorType !== undefined) attrs['error.type'] = facts.errorType;
+    return this.span(exchange, origin, ids, facts.fullMethod || 'grpc', attrs, facts.spanStatus, facts.statusMessage);
+  }
+
+  private span(exchange: Exchange, origin: ExchangeOrigin, ids: SpanIds, name: string, attributes: Attributes,
+    code: HttpFacts['spanStatus'], message: string): Span {
+    const end = exchange.response?.endNs ?? exchange.request.endNs;
+    return {
+      traceId: ids.traceId,
+      spanId: ids.spanId,
+      traceState: ids.traceState,
+      parentSpanId: ids.parentSpanId,
+      flags: ids.flags,
+      name,
+      kind: origin.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
+      startTimeUnixNano: this.clock.toUnixNs(exchange.request.startNs),
+      endTimeUnixNano: this.clock.toUnixNs(end > exchange.request.startNs ? end : exchange.request.startNs),
+      attributes,
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      status: { code, message },
+    };
+  }
+}

@@ -1,0 +1,67 @@
+// Shared by the probe tests: one set of real probes per test file, a recorder of everything they
+// deliver, and small helpers to run real servers and clients on loopback.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { CaptureProbes, type CaptureEvent, type CaptureOptions, type ConnectionEvent, type PayloadEvent } from '../../src/ebpf/index.js';
+
+export class Recorder {
+  readonly connections: ConnectionEvent[] = [];
+  readonly payloads: PayloadEvent[] = [];
+  readonly ordered: CaptureEvent[] = [];
+
+  constructor(readonly probes: CaptureProbes) {
+    probes.onConnectionEvents((ev) => this.connections.push(...ev));
+    probes.onPayloadEvents((ev) => this.payloads.push(...ev));
+    probes.onEvents((ev) => this.ordered.push(...ev));
+  }
+
+  /** Polls (draining the probes) until `pred` holds; throws with `what` after `timeoutMs`. */
+  async waitFor(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      this.probes.drain();
+      if (pred()) return;
+      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+export function openProbes(opts: CaptureOptions = {}): { probes: CaptureProbes; rec: Recorder } {
+  const probes = CaptureProbes.open({ drainIntervalMs: 20, ...opts });
+  return { probes, rec: new Recorder(probes) };
+}
+
+/** A free TCP port on the loopback address (bind to 0, close, reuse). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const s = createServer();
+  s.listen(0, host);
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+/** Runs a command to completion; resolves with its pid, exit code and stdout. */
+export async function run(cmd: string, args: string[]): Promise<{ pid: number; code: number | null; stdout: string }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { pid: child.pid!, code, stdout };
+}
+
+/** Starts `python3 -m http.server PORT --bind HOST` and waits until it accepts connections. */
+export async function startPythonHttp(host: string, port: number, cwd: string): Promise<ChildProcess> {
+  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', host], { cwd, stdio: 'ignore' });
+  const url = host.includes(':') ? `http://[${host}]:${port}/` : `http://${host}:${port}/`;
+  for (let i = 0; i < 100; i++) {
+    const r = await run('curl', ['-s', '-g', '-o', '/dev/null', '-w', '%{http_code}', url]);
+    if (r.stdout === '200') return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error(`python3 http.server on ${url} did not come up`);
+}

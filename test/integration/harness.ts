@@ -1,0 +1,176 @@
+// Shared by the integration tests: a Sonde Service started in-process from YAML with the `ebpf`
+// receiver restricted to the test's ports and an in-memory sink exporter, helpers to read the
+// spans and metrics it received, and real servers and clients run as child processes (the agent
+// never reports its own process, so nothing under test may run inside the test process).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ExporterFactory } from '../../src/collector/component.js';
+import { makeRegistry } from '../../src/collector/components.js';
+import { connectorFactories } from '../../src/collector/connectors/index.js';
+import { exporterFactories } from '../../src/collector/exporters/index.js';
+import { asComponent } from '../../src/collector/internal/consumers.js';
+import type { AnyValue, Attributes, HistogramDataPoint, Metrics, Span, Traces } from '../../src/collector/pdata/model.js';
+import { processorFactories } from '../../src/collector/processors/index.js';
+import { receiverFactories } from '../../src/collector/receivers/index.js';
+import type { Service } from '../../src/collector/service/service.js';
+import { startService, waitFor } from '../collector/helpers.js';
+
+export { freePort, waitFor } from '../collector/helpers.js';
+
+export interface SeenSpan extends Span {
+  resource: Attributes;
+}
+
+/** What the sink exporter received. */
+export class Sink {
+  readonly traces: Traces[] = [];
+  readonly metrics: Metrics[] = [];
+
+  spans(): SeenSpan[] {
+    return this.traces.flatMap((td) => td.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ ...s, resource: rs.resource.attributes })))));
+  }
+
+  /** The data points of a histogram in the latest metrics batch (cumulative), with their resource. */
+  histogram(name: string): Array<HistogramDataPoint & { resource: Attributes }> {
+    const last = this.metrics.at(-1);
+    if (!last) return [];
+    const out: Array<HistogramDataPoint & { resource: Attributes }> = [];
+    for (const rm of last.resourceMetrics) {
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) {
+          if (m.name === name && m.data.type === 'histogram') out.push(...m.data.dataPoints.map((p) => ({ ...p, resource: rm.resource.attributes })));
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function sinkFactory(sink: Sink): ExporterFactory {
+  return {
+    kind: 'exporter', type: 'sink', signals: ['traces', 'metrics'], createDefaultConfig: () => ({}),
+    createExporter: (_s, _cfg, signal) => asComponent(signal, {
+      consume: async (d) => {
+        if (signal === 'traces') sink.traces.push(d as Traces);
+        else sink.metrics.push(d as Metrics);
+      },
+      start: async () => {},
+      shutdown: async () => {},
+    }),
+  };
+}
+
+export interface Agent {
+  service: Service;
+  sink: Sink;
+  /** Polls until `pred` holds on the spans received so far; returns them. */
+  spansWhere(what: string, pred: (spans: SeenSpan[]) => boolean, timeoutMs?: number): Promise<SeenSpan[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Service whose `ebpf` receiver captures `ports` (flushing spans every 100 ms, metrics
+ * every 200 ms) into a sink. `ebpfExtra` adds YAML lines under the receiver (indented by 4),
+ * `extraExporters` more exporters for the metrics pipeline (e.g. prometheus).
+ */
+export async function startAgent(ports: number[], opts: { ebpfExtra?: string; exportersYaml?: string; metricsExporters?: string[] } = {}): Promise<Agent> {
+  const sink = new Sink();
+  const registry = makeRegistry({
+    receiver: receiverFactories, processor: processorFactories, connector: connectorFactories,
+    exporter: [...exporterFactories, sinkFactory(sink)],
+  });
+  const yaml = `
+receivers:
+  ebpf:
+    ports: [${ports.join(', ')}]
+    flush_interval: 100ms
+    metrics_interval: 200ms
+${opts.ebpfExtra ?? ''}
+exporters:
+  sink: {}
+${opts.exportersYaml ?? ''}
+service:
+  pipelines:
+    traces:
+      receivers: [ebpf]
+      exporters: [sink]
+    metrics:
+      receivers: [ebpf]
+      exporters: [${['sink', ...(opts.metricsExporters ?? [])].join(', ')}]
+`;
+  const service = await startService(yaml, { registry });
+  return {
+    service,
+    sink,
+    spansWhere: (what, pred, timeoutMs = 10_000) => waitFor(what, () => (pred(sink.spans()) ? sink.spans() : undefined), timeoutMs),
+    stop: () => service.shutdown(),
+  };
+}
+
+export const attr = (s: { attributes: Attributes }, key: string): AnyValue | undefined => s.attributes[key];
+
+/** Runs a command to completion (bounded by `timeoutMs`); resolves with exit code, stdout and stderr. */
+export async function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr, pid: child.pid! };
+}
+
+/** `curl -s` with the given arguments; throws with curl's stderr when it fails. */
+export async function curl(...args: string[]): Promise<{ stdout: string; pid: number }> {
+  const r = await run('curl', ['-sS', '-g', '--max-time', '10', ...args]);
+  if (r.code !== 0) throw new Error(`curl ${args.join(' ')} failed (exit ${r.code}): ${r.stderr}`);
+  return r;
+}
+
+/** A child process that stays up for the test; `stop()` kills it and waits for it. */
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+export function startChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Child {
+  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return {
+    proc,
+    pid: proc.pid!,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await once(proc, 'exit');
+    },
+  };
+}
+
+/** Waits until `child` printed a line matching `re` (e.g. "listening"); returns the match. */
+export async function waitForOutput(child: Child, re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  return waitFor(`output matching ${re} (got: ${JSON.stringify(child.output().slice(-300))})`, () => child.output().match(re) ?? undefined, timeoutMs);
+}
+
+/** Path of a compiled app under test/integration/apps (works from dist/ and dist-*). */
+export const appPath = (name: string): string => fileURLToPath(new URL(`./apps/${name}.js`, import.meta.url));
+
+/** Starts a Node app from test/integration/apps and waits for its "listening PORT" line; resolves with the port. */
+export async function startNodeApp(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: Child; port: number }> {
+  const child = startChild(process.execPath, [appPath(name), ...args], { env: { ...process.env, ...env } });
+  const m = await waitForOutput(child, /listening (\d+)/);
+  return { child, port: Number(m[1]) };
+}
+
+/** `python3 -m http.server` on host:port in `cwd`; waits until it answers. */
+export async function startPythonHttp(host: string, port: number, cwd: string): Promise<Child> {
+  const child = startChild('/usr/bin/python3', ['-u', '-m', 'http.server', String(port), '--bind', host], { cwd });
+  await waitForOutput(child, /Serving HTTP/);
+  return child;
+}
