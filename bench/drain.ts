@@ -4,10 +4,9 @@
 // records, and kernel drops, next to the same load without probes (the traced side's cost); then a
 // burst phase measures how fast draining empties a ring the agent left to fill.
 //   node dist/bench/drain.js [--duration 5] [--conns 8] [--bytes 64] [--capture 256] [--interval 20]
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { CaptureProbes } from '../src/ebpf/index.js';
+import { startChildLoad } from './child-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,18 +39,7 @@ function startLoad(seconds: number) {
       }
       setTimeout(() => { process.stdout.write(JSON.stringify({ messages }) + '\\n'); process.exit(0); }, ${seconds * 1000 + 200});
     });`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit'); // registered now: the child may exit before anyone awaits it
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const line = async (key: string): Promise<Record<string, number>> => {
-    for (;;) {
-      const found = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).find((o) => key in o);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  return { child, line, exited };
+  return startChildLoad(script);
 }
 
 /** The same load with no probes attached: the traced side's own rate, for the overhead figure. */

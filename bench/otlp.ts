@@ -10,11 +10,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { createServer, request } from 'node:http';
-import { type AddressInfo, createServer as netServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Traces } from '../src/collector/pdata/model.js';
 import { decodeRequest, encodeRequest, encodeResponse } from '../src/collector/pdata/otlp.js';
 import { countSpans } from '../src/collector/pdata/util.js';
+import { freePort, readBody } from '../test/helpers/net.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,10 +44,6 @@ function makeRequest(n: number): Traces {
   };
 }
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = netServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
-});
-
 interface Result { transport: string; spansPerSec: number; cpuPer100k: number; cpuShare: number; peakRssMiB: number; seconds: number }
 
 async function run(transport: 'grpc' | 'http'): Promise<Result> {
@@ -66,14 +62,10 @@ async function run(transport: 'grpc' | 'http'): Promise<Result> {
     closeSink = () => server.forceShutdown();
   } else {
     const { gunzipSync } = await import('node:zlib');
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        count(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeResponse('traces', 'proto'));
-      });
+    const server = createServer(async (req, res) => {
+      const raw = await readBody(req);
+      count(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeResponse('traces', 'proto'));
     }).listen(sinkPort, '127.0.0.1');
     closeSink = () => { server.closeAllConnections(); server.close(); };
   }

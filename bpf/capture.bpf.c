@@ -142,19 +142,19 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
 		return 0;                                                                          \
 	}
 
-static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p, __u32 head, __u8 dir,
-					    __u64 sk, struct sonde_payload_event *e, __u32 cap)
+/* Everything of a payload record but its byte ranges: who, where, when. */
+static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, __u64 sk, struct sonde_payload_event *e)
 {
 	e->kind = SONDE_REC_PAYLOAD;
 	e->direction = dir;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = bpf_get_socket_cookie(skb);
 	e->sk = sk;
-	e->seq = p->seq;
-	e->len = p->len;
 	e->flags = 0;
 	e->pid = 0;
 	e->tid = 0;
+	e->extents = 0;
+	e->_pad = 0;
 	if (dir == SONDE_DIR_EGRESS && sk) {
 		/* In egress, current is the sender only while a task owns the socket lock; transmits
 		 * from softirq (ACK clocking, timers) run in some other task's context. */
@@ -185,6 +185,14 @@ static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p
 		r[2] = skb->remote_ip6[2];
 		r[3] = skb->remote_ip6[3];
 	}
+}
+
+static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p, __u32 head, __u8 dir,
+					    __u64 sk, struct sonde_payload_event *e, __u32 cap)
+{
+	fill_meta(skb, dir, sk, e);
+	e->seq = p->seq;
+	e->len = p->len;
 	/* u64 lengths clamped after a compiler barrier, so the verifier sees the bounds on the very
 	 * register passed to bpf_skb_load_bytes. */
 	__u64 h = head;
@@ -211,6 +219,482 @@ EMIT_CLASS(64)
 EMIT_CLASS(256)
 EMIT_CLASS(1024)
 
+
+/* ---- HTTP/2 framing ------------------------------------------------------------------------
+ * For each direction of an HTTP/2 connection, each packet is walked frame header by frame header
+ * (lengths say where the next one is, across packets); frame headers and the payloads of every
+ * non-DATA frame (HEADERS, CONTINUATION, SETTINGS, ...) are copied, and of DATA only the first
+ * SONDE_H2_DATA_PREFIX bytes (the gRPC message prefix). A packet becomes one SONDE_F_H2_FRAMED
+ * record holding its copied extents; records describe the stream contiguously, so user space sees
+ * skipped bytes as holes it crosses by frame lengths, never as missing packets. A packet wholly
+ * inside a skipped DATA payload emits nothing: the next record reaches back over it. */
+
+/* Where one direction's frames are. */
+struct h2_dir {
+	__u32 next_hdr;  /* TCP seq of the next frame header (of the split one when hdr_have > 0) */
+	__u32 cap_end;   /* seq before which the current frame's bytes are copied */
+	__u32 covered;   /* seq up to which records have described the stream */
+	__u8 anchored;   /* 0: waiting for a packet starting with the preface or a frame header */
+	__u8 hdr_have;   /* bytes of a frame header split across packets, kept in hdr[] */
+	__u8 preface_checks; /* first payload packets checked for the client preface */
+	__u8 hdr[9];
+};
+
+/* Per socket (freed with it): a lookup on the socket itself, cheap enough for every packet. */
+struct h2_sock {
+	struct h2_dir dir[2]; /* by enum sonde_direction */
+	__u32 mark_gen;       /* sonde_h2_mark_gen value last checked against sonde_h2_marks */
+	__u32 h2;             /* the connection speaks HTTP/2 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct h2_sock);
+} sonde_h2_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SONDE_H2_MARKS_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} sonde_h2_marks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sonde_h2_mark_gen SEC(".maps");
+
+/* The walk of one packet and the record it builds, in a per-CPU scratch slot: the walk's steps are
+ * global functions (verified once each; a 64-step loop inlined would exceed the verifier's budget),
+ * and a record of variable size is built here and copied out with bpf_ringbuf_output. Positions
+ * are relative to the packet's first payload byte (signed: a record may start in earlier, skipped
+ * packets). */
+struct h2_walk {
+	/* struct sonde_payload_event, copied bytes, then the extent table (written at flush) */
+	__u8 rec[sizeof(struct sonde_payload_event) + 2 * SONDE_H2_MAX_RECORD];
+	struct sonde_h2_extent ext[SONDE_H2_MAX_EXTENTS];
+	__u32 n_ext;
+	__u32 data_len;  /* copied bytes in rec */
+	__u32 seq;       /* TCP seq of the packet's first payload byte */
+	__u32 off;       /* skb offset of that byte */
+	__u32 len;       /* payload length */
+	__u32 hdr_have;  /* bytes of a split frame header in hdr[] */
+	__s64 nh;        /* next frame header */
+	__s64 ce;        /* copy the current frame up to here */
+	__s64 rec_start; /* where the record being built starts */
+	__s64 ext_end;   /* end of the last extent */
+	__u64 copied;
+	__u8 hdr[16];
+};
+
+/* A softirq may interrupt a process-context egress walk on the same CPU; softirqs do not nest. */
+#define H2_NEST 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, H2_NEST);
+	__type(key, __u32);
+	__type(value, struct h2_walk);
+} sonde_h2_walks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sonde_h2_depth SEC(".maps");
+
+/* Sends the record built in `slot`: stream bytes [rec_start, end) with its extents; the next
+ * record starts at `end`. Global: verified once. */
+__attribute__((noinline)) int sonde_h2_flush(__u32 slot, __s64 end)
+{
+	struct h2_walk *w = bpf_map_lookup_elem(&sonde_h2_walks, &slot);
+	struct sonde_stats *st = stats();
+	if (!w || !st)
+		return 0;
+	struct sonde_payload_event *e = (void *)w->rec;
+	__u32 n = w->n_ext, dl = w->data_len;
+	if (n > SONDE_H2_MAX_EXTENTS)
+		n = SONDE_H2_MAX_EXTENTS;
+	if (dl > SONDE_H2_MAX_RECORD)
+		dl = SONDE_H2_MAX_RECORD;
+	for (__u32 i = 0; i < SONDE_H2_MAX_EXTENTS && i < n; i++)
+		__builtin_memcpy(w->rec + sizeof(*e) + dl + i * sizeof(struct sonde_h2_extent), &w->ext[i], sizeof(struct sonde_h2_extent));
+	e->seq = w->seq + (__u32)w->rec_start;
+	e->len = (__u32)(end - w->rec_start);
+	e->head_len = dl;
+	e->extents = n;
+	__u64 size = sizeof(*e) + dl + n * sizeof(struct sonde_h2_extent);
+	barrier_var(size);
+	if (size > sizeof(w->rec))
+		size = sizeof(w->rec);
+	if (bpf_ringbuf_output(&sonde_events, w->rec, size, BPF_RB_NO_WAKEUP))
+		st->dropped++;
+	else
+		st->payload_events++;
+	w->rec_start = end;
+	w->n_ext = 0;
+	w->data_len = 0;
+	return 0;
+}
+
+/* Packet bytes from x on must be copied: they extend the last extent when only a short skipped
+ * span separates them (copied too: the returned start is then before x), or start a new one. */
+static __always_inline __s64 h2_extent_at(__u32 slot, struct h2_walk *w, __s64 x)
+{
+	if (w->n_ext > 0 && x >= w->ext_end && x - w->ext_end < SONDE_H2_MIN_SKIP)
+		return w->ext_end;
+	if (w->n_ext >= SONDE_H2_MAX_EXTENTS)
+		sonde_h2_flush(slot, x);
+	__u32 k = w->n_ext;
+	if (k < SONDE_H2_MAX_EXTENTS) {
+		w->ext[k].off = (__u32)(x - w->rec_start);
+		w->ext[k].len = 0;
+		w->n_ext = k + 1;
+	}
+	return x;
+}
+
+/* Appends packet bytes [x, y) to the last extent; a full record is sent and continued. */
+static __always_inline void h2_copy_bytes(struct __sk_buff *skb, __u32 slot, struct h2_walk *w, __s64 x, __s64 y)
+{
+	for (int i = 0; i < 4 && x < y; i++) { /* beyond 4 records' worth, the rest is a hole */
+		__u64 dl = w->data_len;
+		if (dl >= SONDE_H2_MAX_RECORD) {
+			sonde_h2_flush(slot, x);
+			w->ext[0].off = 0;
+			w->ext[0].len = 0;
+			w->n_ext = 1;
+			dl = 0;
+		}
+		barrier_var(dl);
+		dl &= SONDE_H2_MAX_RECORD - 1; /* a no-op (dl < SONDE_H2_MAX_RECORD) that shows the verifier */
+		__u64 n = y - x;
+		if (n > SONDE_H2_MAX_RECORD - dl)
+			n = SONDE_H2_MAX_RECORD - dl;
+		barrier_var(n);
+		if (n < 1 || n > SONDE_H2_MAX_RECORD ||
+		    bpf_skb_load_bytes(skb, w->off + (__u32)x, w->rec + sizeof(struct sonde_payload_event) + dl, n))
+			break;
+		__u32 k = w->n_ext - 1;
+		if (k < SONDE_H2_MAX_EXTENTS)
+			w->ext[k].len += n;
+		w->data_len = dl + n;
+		w->copied += n;
+		x += n;
+	}
+	w->ext_end = x;
+}
+
+/* Packet bytes [x, y) must be copied. */
+static __always_inline void h2_copy(struct __sk_buff *skb, __u32 slot, struct h2_walk *w, __s64 x, __s64 y)
+{
+	if (y > x)
+		h2_copy_bytes(skb, slot, w, h2_extent_at(slot, w, x), y);
+}
+
+/* Bytes read at the start of each frame: its header, and all of a DATA header + gRPC prefix or a
+ * small control frame, so most frames cost one bpf_skb_load_bytes. */
+#define H2_PEEK 32
+
+/* Packet bytes [x, y) must be copied, and [x, x + H2_PEEK) are already in `b`. */
+static __always_inline void h2_copy_peeked(struct __sk_buff *skb, __u32 slot, struct h2_walk *w, __s64 x, __s64 y,
+					   const __u8 *b)
+{
+	if (y <= x)
+		return;
+	__s64 start = h2_extent_at(slot, w, x);
+	h2_copy_bytes(skb, slot, w, start, x); /* a short skipped span before x, copied too */
+	__s64 in_b = x + H2_PEEK < y ? x + H2_PEEK : y;
+	__u64 dl = w->data_len;
+	if (w->ext_end != x || dl + H2_PEEK > SONDE_H2_MAX_RECORD) {
+		h2_copy_bytes(skb, slot, w, x, y);
+		return;
+	}
+	barrier_var(dl);
+	dl &= SONDE_H2_MAX_RECORD - 1;
+	__builtin_memcpy(w->rec + sizeof(struct sonde_payload_event) + dl, b, H2_PEEK); /* constant size: plain moves */
+	__u32 n = in_b - x, k = w->n_ext - 1;
+	if (k < SONDE_H2_MAX_EXTENTS)
+		w->ext[k].len += n;
+	w->data_len = dl + n;
+	w->copied += n;
+	w->ext_end = in_b;
+	h2_copy_bytes(skb, slot, w, in_b, y);
+}
+
+static __always_inline __u32 frame_len(const __u8 *b)
+{
+	return ((__u32)b[0] << 16) | ((__u32)b[1] << 8) | b[2];
+}
+
+/* From a frame header at h: where the next header starts and up to where this frame is copied. */
+static __always_inline void h2_frame(const __u8 *b, __s64 h, struct h2_walk *w)
+{
+	__s64 len = frame_len(b);
+	__u8 type = b[3];
+	__s64 body = h + 9;
+	w->nh = body + len;
+	if (type == 0) { /* DATA: the pad length byte when PADDED, then the gRPC prefix */
+		__s64 want = SONDE_H2_DATA_PREFIX + ((b[4] & 0x8) ? 1 : 0);
+		w->ce = body + (len < want ? len : want);
+	} else if (type <= 9) {
+		w->ce = w->nh;
+	} else {
+		w->ce = body; /* unknown extension frame: skipped by length */
+	}
+}
+
+/* Start of a packet: completes a frame header split across packets, or copies the rest of the
+ * current frame. Returns 1 when the packet is used up (the header is still incomplete). */
+__attribute__((noinline)) int sonde_h2_begin(struct __sk_buff *skb, __u32 slot)
+{
+	struct h2_walk *w = bpf_map_lookup_elem(&sonde_h2_walks, &slot);
+	if (!w)
+		return 1;
+	__s64 L = w->len, pos = w->rec_start > 0 ? w->rec_start : 0;
+	if (!w->hdr_have) {
+		h2_copy(skb, slot, w, pos, w->ce < L ? w->ce : L);
+		return 0;
+	}
+	__u32 have = w->hdr_have;
+	if (have > 8)
+		have = 8;
+	__u8 b[8] = {};
+	__s64 n = 9 - have;
+	if (n > L - pos)
+		n = L - pos;
+	__u64 nl = n;
+	barrier_var(nl);
+	if (nl < 1 || nl > 8 || bpf_skb_load_bytes(skb, w->off + (__u32)pos, b, nl))
+		return 1;
+	for (int j = 0; j < 8; j++) {
+		__u32 at = have + j;
+		barrier_var(at);
+		if (j < nl && at < 9)
+			w->hdr[at] = b[j];
+	}
+	h2_copy(skb, slot, w, pos, pos + nl);
+	if (have + nl < 9) {
+		w->hdr_have = have + nl;
+		return 1;
+	}
+	w->hdr_have = 0;
+	h2_frame(w->hdr, w->nh, w);
+	h2_copy(skb, slot, w, pos + nl, w->ce < L ? w->ce : L);
+	return 0;
+}
+
+/* Walks the frame header at w->nh. Returns 1 when the packet holds no further header. */
+__attribute__((noinline)) int sonde_h2_step(struct __sk_buff *skb, __u32 slot)
+{
+	struct h2_walk *w = bpf_map_lookup_elem(&sonde_h2_walks, &slot);
+	if (!w)
+		return 1;
+	__s64 L = w->len, h = w->nh;
+	if (h >= L)
+		return 1;
+	if (h + 9 > L) {
+		/* The header continues in the next packet: keep its first bytes. */
+		__u64 n = L - h;
+		barrier_var(n);
+		if (n < 1 || n > 8 || bpf_skb_load_bytes(skb, w->off + (__u32)h, w->hdr, n))
+			return 1;
+		w->hdr_have = n;
+		h2_copy(skb, slot, w, h, L);
+		return 1;
+	}
+	__u8 b[H2_PEEK] = {}; /* initialised: older verifiers refuse reading stack a variable-size load may not have written */
+	__u64 n = L - h;
+	if (n > H2_PEEK)
+		n = H2_PEEK;
+	barrier_var(n);
+	if (n < 9 || n > H2_PEEK || bpf_skb_load_bytes(skb, w->off + (__u32)h, b, n))
+		return 1;
+	h2_frame(b, h, w);
+	h2_copy_peeked(skb, slot, w, h, w->ce < L ? w->ce : L, b);
+	return 0;
+}
+
+/* A frame header the kernel may anchor on (RFC 9113 section 6 rules; default max frame size). */
+static __always_inline int h2_plausible(const __u8 *b)
+{
+	__u32 len = frame_len(b);
+	__u8 type = b[3], flags = b[4];
+	if (len > 16384 || (b[5] & 0x80))
+		return 0;
+	int stream0 = !(b[5] | b[6] | b[7] | b[8]);
+	switch (type) {
+	case 0: /* DATA */
+		return !(flags & ~0x09) && !stream0;
+	case 1: /* HEADERS */
+		return !(flags & ~0x2d) && !stream0;
+	case 2: /* PRIORITY */
+		return !flags && !stream0 && len == 5;
+	case 3: /* RST_STREAM */
+		return !flags && !stream0 && len == 4;
+	case 4: /* SETTINGS */
+		return !(flags & ~0x01) && stream0 && len % 6 == 0 && (!(flags & 1) || len == 0);
+	case 5: /* PUSH_PROMISE */
+		return !(flags & ~0x0c) && !stream0;
+	case 6: /* PING */
+		return !(flags & ~0x01) && stream0 && len == 8;
+	case 7: /* GOAWAY */
+		return !flags && stream0 && len >= 8;
+	case 8: /* WINDOW_UPDATE */
+		return !flags && len == 4;
+	}
+	return 0; /* CONTINUATION cannot start a sequence; unknown types are not trusted */
+}
+
+static __always_inline int h2_preface(struct __sk_buff *skb, struct pkt *p)
+{
+	__u64 w[3];
+	if (p->len < 24 || bpf_skb_load_bytes(skb, p->off, w, 24))
+		return 0;
+	/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" */
+	return w[0] == 0x5448202a20495250ULL && w[1] == 0x0a0d302e322f5054ULL && w[2] == 0x0a0d0a0d4d530a0dULL;
+}
+
+/* Anchors a direction at this packet when it starts with the preface or a plausible frame header
+ * (and, when the packet holds it, a plausible next header). */
+static __always_inline int h2_anchor(struct __sk_buff *skb, struct pkt *p, struct h2_dir *s)
+{
+	__u32 first = p->seq;
+	if (h2_preface(skb, p)) {
+		first += 24;
+	} else {
+		__u8 b[9];
+		if (p->len < 9 || bpf_skb_load_bytes(skb, p->off, b, 9) || !h2_plausible(b))
+			return 0;
+		__u32 next = 9 + frame_len(b);
+		if (next + 9 <= p->len && (bpf_skb_load_bytes(skb, p->off + next, b, 9) || !h2_plausible(b)))
+			return 0;
+	}
+	s->next_hdr = first;
+	s->cap_end = first;
+	s->covered = p->seq;
+	s->hdr_have = 0;
+	s->anchored = 1;
+	return 1;
+}
+
+/* Walks the packet in scratch slot `slot` and updates the direction's state. */
+static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct h2_dir *s,
+				    struct sonde_stats *st, __u32 slot, __s64 cov)
+{
+	struct h2_walk *w = bpf_map_lookup_elem(&sonde_h2_walks, &slot);
+	if (!w)
+		return;
+	struct sonde_payload_event *e = (void *)w->rec;
+	fill_meta(skb, dir, skb->sk ? ptr_to_scalar(skb->sk) : 0, e);
+	e->flags |= SONDE_F_H2_FRAMED;
+	e->tail_len = 0;
+	__s64 L = p->len;
+	w->seq = p->seq;
+	w->off = p->off;
+	w->len = p->len;
+	w->nh = (__s32)(s->next_hdr - p->seq);
+	w->ce = (__s32)(s->cap_end - p->seq);
+	w->rec_start = cov;
+	w->ext_end = cov;
+	w->n_ext = 0;
+	w->data_len = 0;
+	w->copied = 0;
+	w->hdr_have = s->hdr_have;
+	__builtin_memcpy(w->hdr, s->hdr, 9);
+	int boundary = w->nh <= L; /* a frame ends in this packet: its record must not wait */
+	int i = 0;
+	if (!sonde_h2_begin(skb, slot)) {
+		for (; i < SONDE_H2_MAX_FRAMES; i++)
+			if (sonde_h2_step(skb, slot))
+				break;
+	}
+	if (i == SONDE_H2_MAX_FRAMES && w->nh < L && !w->hdr_have) {
+		/* More frames than one walk follows: copy a stretch, and re-anchor on a later packet. */
+		h2_copy(skb, slot, w, w->nh, L);
+		s->anchored = 0;
+		st->h2_desyncs++;
+	}
+	if (w->n_ext || boundary)
+		sonde_h2_flush(slot, L);
+	s->covered = p->seq + (__u32)w->rec_start;
+	s->next_hdr = p->seq + (__u32)w->nh;
+	s->cap_end = p->seq + (__u32)w->ce;
+	s->hdr_have = w->hdr_have;
+	__builtin_memcpy(s->hdr, w->hdr, 9);
+	__s64 pos = cov > 0 ? cov : 0;
+	st->h2_packets++;
+	st->h2_skipped += L - pos - w->copied;
+}
+
+/* Returns 1 when the packet was handled as HTTP/2 (records emitted, or none needed), 0 when it
+ * takes the ordinary path (not HTTP/2, or boundaries not known yet). */
+static __always_inline int h2_packet(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct sonde_stats *st)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	struct h2_sock *hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!hs)
+		return 0;
+	struct h2_dir *s = &hs->dir[dir & 1];
+	if (!hs->h2) {
+		__u32 zero = 0;
+		__u32 *gen = bpf_map_lookup_elem(&sonde_h2_mark_gen, &zero);
+		if (gen && *gen != hs->mark_gen) {
+			/* The agent marked connections since this socket last looked. */
+			hs->mark_gen = *gen;
+			__u64 cookie = bpf_get_socket_cookie(skb);
+			if (bpf_map_lookup_elem(&sonde_h2_marks, &cookie)) {
+				hs->h2 = 1;
+				bpf_map_delete_elem(&sonde_h2_marks, &cookie);
+			}
+		}
+		if (!hs->h2 && s->preface_checks < SONDE_H2_PREFACE_PACKETS) {
+			s->preface_checks++;
+			hs->h2 = h2_preface(skb, p);
+		}
+		if (!hs->h2)
+			return 0;
+	}
+	__s64 cov = 0;
+	if (s->anchored) {
+		cov = (__s32)(s->covered - p->seq);
+		if (cov >= p->len)
+			return 1; /* a retransmit of bytes already described */
+		/* Bytes before this packet are missing (reordering): fine only if they were to be skipped. */
+		if (cov < 0 && (s->hdr_have || (__s32)(s->cap_end - s->covered) > 0 || (__s32)(s->next_hdr - p->seq) < 0)) {
+			s->anchored = 0;
+			st->h2_desyncs++;
+		}
+	}
+	if (!s->anchored) {
+		if (!h2_anchor(skb, p, s))
+			return 0;
+		st->h2_anchors++;
+		cov = 0;
+	}
+	__u32 zero = 0;
+	__u32 *depth = bpf_map_lookup_elem(&sonde_h2_depth, &zero);
+	if (!depth)
+		return 0;
+	__u32 slot = *depth;
+	if (slot >= H2_NEST)
+		return 0;
+	*depth = slot + 1;
+	h2_walk(skb, p, dir, s, st, slot, cov);
+	*depth = slot;
+	return 1;
+}
+
 static __always_inline int on_skb(struct __sk_buff *skb, __u8 dir)
 {
 	if (sonde_cfg.flags & SONDE_CFG_NO_PAYLOAD)
@@ -226,6 +710,8 @@ static __always_inline int on_skb(struct __sk_buff *skb, __u8 dir)
 		st->filtered++;
 		return 1;
 	}
+	if ((sonde_cfg.flags & SONDE_CFG_HTTP2) && h2_packet(skb, &p, dir, st))
+		return 1;
 	if (sonde_cfg.flags & SONDE_CFG_MESSAGE_START_ONLY) {
 		__u32 w = 0;
 		if (p.len < 4 || bpf_skb_load_bytes(skb, p.off, &w, 4) || !message_start(w)) {

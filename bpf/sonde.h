@@ -11,6 +11,15 @@
 #define SONDE_TAIL_BYTES 16    /* tail kept when the payload is longer than the head */
 #define SONDE_MAX_PORTS 16     /* port allow-list length */
 
+/* HTTP/2 framing (see docs/ebpf.md "HTTP/2 connections"): for connections that sent the client
+ * preface or that the agent marked, the probes walk frame headers and copy only what parsers need. */
+#define SONDE_H2_MAX_RECORD 8192 /* copied bytes per framed record (more continue in another record) */
+#define SONDE_H2_MAX_EXTENTS 32  /* extents per framed record (more continue in another record) */
+#define SONDE_H2_MAX_FRAMES 128  /* frame headers walked per packet; more re-anchors (h2_desyncs) */
+#define SONDE_H2_MIN_SKIP 32     /* a skipped span shorter than this is copied: an extent costs 8 bytes */
+#define SONDE_H2_DATA_PREFIX 5   /* DATA payload bytes copied after the frame header: the gRPC prefix */
+#define SONDE_H2_PREFACE_PACKETS 4 /* first payload packets per direction checked for the preface (h2c: after the 101) */
+
 /* First u32 of every ring-buffer record. */
 enum sonde_record_kind {
 	SONDE_REC_CONN = 1,
@@ -25,6 +34,7 @@ enum sonde_conn_event_type {
 
 /* flags */
 #define SONDE_F_PID_KNOWN (1u << 0) /* pid/tid/comm are the task that owns this socket operation */
+#define SONDE_F_H2_FRAMED (1u << 1) /* payload record of an HTTP/2 connection walked by frames */
 
 struct sonde_conn_event {
 	__u32 kind;      /* SONDE_REC_CONN */
@@ -55,7 +65,12 @@ enum sonde_direction {
 
 /* One payload-carrying TCP packet (a GSO/GRO super-packet counts as one). The record is reserved in
  * size classes, so head[] holds head_len bytes and the record may be shorter than
- * sizeof(struct) + SONDE_MAX_CAPTURE. */
+ * sizeof(struct) + SONDE_MAX_CAPTURE.
+ * With SONDE_F_H2_FRAMED the record describes the HTTP/2 stream bytes [seq, seq + len) instead
+ * (usually one packet, possibly reaching back over earlier packets that held only skipped DATA):
+ * head[] holds the copied bytes of `extents` extents back to back, followed by the extent table
+ * (struct sonde_h2_extent[extents]); every byte outside the extents was skipped on purpose (DATA
+ * payload). tail_len is 0. Consecutive framed records of a direction are contiguous. */
 struct sonde_payload_event {
 	__u32 kind;      /* SONDE_REC_PAYLOAD */
 	__u8 direction;  /* enum sonde_direction */
@@ -75,12 +90,21 @@ struct sonde_payload_event {
 	__u8 laddr[16];
 	__u8 raddr[16];
 	__u8 tail[SONDE_TAIL_BYTES];
+	__u32 extents;   /* SONDE_F_H2_FRAMED: entries of the extent table after head[] (else 0) */
+	__u32 _pad;
 	__u8 head[];
+};
+
+/* One copied extent of a framed record. */
+struct sonde_h2_extent {
+	__u32 off; /* stream position relative to the record's seq */
+	__u32 len; /* bytes, in head[] right after the previous extent's */
 };
 
 /* .rodata, set by the agent before load (bpf_map__set_initial_value). */
 #define SONDE_CFG_MESSAGE_START_ONLY (1u << 0) /* emit only payloads that start an HTTP/1 message or h2 preface */
 #define SONDE_CFG_NO_PAYLOAD (1u << 1)         /* connection events only */
+#define SONDE_CFG_HTTP2 (1u << 2)              /* walk the frames of HTTP/2 connections */
 
 struct sonde_config {
 	__u32 capture_bytes; /* head bytes per payload record, 1..SONDE_MAX_CAPTURE */
@@ -97,6 +121,16 @@ struct sonde_stats {
 	__u64 conn_events;    /* connection records submitted */
 	__u64 dropped;        /* records lost: ring buffer full */
 	__u64 filtered;       /* payload packets skipped by port/cgroup/message-start filters */
+	__u64 h2_packets;     /* packets of HTTP/2 connections walked by frames */
+	__u64 h2_skipped;     /* payload bytes of those packets not copied (DATA beyond its prefix) */
+	__u64 h2_desyncs;     /* frame boundaries lost in the kernel (reordering, walk limit): re-anchoring */
+	__u64 h2_anchors;     /* directions whose frame boundaries the kernel (re)found */
 };
+
+/* sonde_h2_marks map (hash): key __u64 socket cookie, value __u32 (any). The agent inserts a cookie
+ * to say "this connection is HTTP/2" (CaptureProbes.markHttp2) and then increments the __u32 at
+ * index 0 of the sonde_h2_mark_gen array, so each socket looks the marks up once on its next
+ * packet; the probes consume (delete) the mark. */
+#define SONDE_H2_MARKS_MAX 4096
 
 #endif

@@ -21,10 +21,15 @@ typedef __u32 __be32;
 typedef __u32 __wsum;
 
 enum {
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
+	BPF_MAP_TYPE_SK_STORAGE = 24,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 #define BPF_RB_NO_WAKEUP (1ULL << 0)
+#define BPF_F_NO_PREALLOC (1U << 0)
+#define BPF_SK_STORAGE_GET_F_CREATE (1ULL << 0)
 
 #define AF_INET 2
 #define AF_INET6 10

@@ -2,10 +2,9 @@
 // limited to the server's port, spans and RED metrics exported as OTLP/HTTP to the bench's sink
 // (the real export path) and the Prometheus exporter on a free port for the self-metrics
 // (readiness and kernel drops).
-import { createServer } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../../test/helpers/net.js';
 import type { ChildProcesses, TrackedChild } from './children.js';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -38,15 +37,6 @@ service:
       processors: [batch]
       exporters: [otlphttp, prometheus]
 `;
-}
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface RunningAgent {

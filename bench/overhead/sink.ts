@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { decodeRequest } from '../../src/collector/pdata/otlp.js';
 import { SpanKind, type Traces } from '../../src/collector/pdata/model.js';
+import { readBody } from '../../test/helpers/net.js';
 
 /** Beyond this many stored bytes per window the span count is reported as unknown. */
 const MAX_STORED_BYTES = 512 * 1024 * 1024;
@@ -35,17 +36,13 @@ export class OtlpSink {
   private lastArrival = 0;
 
   async start(): Promise<number> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        this.requests++;
-        this.lastArrival = Date.now();
-        this.bytes += body.length;
-        if (req.method === 'POST' && req.url === '/v1/traces') this.keep(body, req.headers['content-encoding'] === 'gzip', String(req.headers['content-type']).startsWith('application/json'));
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
+    const server = createServer(async (req, res) => {
+      const body = await readBody(req);
+      this.requests++;
+      this.lastArrival = Date.now();
+      this.bytes += body.length;
+      if (req.method === 'POST' && req.url === '/v1/traces') this.keep(body, req.headers['content-encoding'] === 'gzip', String(req.headers['content-type']).startsWith('application/json'));
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {

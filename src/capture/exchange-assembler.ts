@@ -46,6 +46,8 @@ export interface ExchangeAssemblerOptions {
    * undefined). Default: every connection.
    */
   accept?: (conn: Connection) => boolean;
+  /** Called when a connection is recognised as HTTP/2 without its preface (joined mid-stream, or h2c): the probes can then frame it in the kernel. */
+  onHttp2?: (cookie: bigint) => void;
 }
 
 export interface ExchangeAssemblerStats {
@@ -88,8 +90,6 @@ interface Tracked {
 }
 
 const UPGRADE_HEADERS = [...DEFAULT_HEADERS_OF_INTEREST, 'upgrade'];
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const STATUS_101 = Buffer.from(' 101');
 
 function headerOf(headers: Array<[string, string]>, name: string): string | undefined {
   for (const [n, v] of headers) if (n === name) return v;
@@ -110,6 +110,7 @@ export class ExchangeAssembler {
   private readonly detectionBytes: number;
   private readonly idleTimeoutNs: bigint;
   private readonly accept: (conn: Connection) => boolean;
+  private readonly onHttp2: (cookie: bigint) => void;
   private out: AssembledExchange[] = [];
   readonly stats: ExchangeAssemblerStats = {
     exchanges: { http1: 0, http2: 0, grpc: 0 }, notHttp: 0, filtered: 0, evicted: 0, idleClosed: 0, h2cUpgrades: 0, otherUpgrades: 0,
@@ -122,6 +123,7 @@ export class ExchangeAssembler {
     this.detectionBytes = opts.detectionBytes ?? 16384;
     this.idleTimeoutNs = BigInt(opts.idleTimeoutMs ?? 60_000) * 1_000_000n;
     this.accept = opts.accept ?? (() => true);
+    this.onHttp2 = opts.onHttp2 ?? (() => {});
   }
 
   /** Connections with state held here (parsers, or markers of ignored connections). */
@@ -166,9 +168,10 @@ export class ExchangeAssembler {
   }
 
   private onConnection(e: ConnectionEvent): void {
+    // A state change may lack the cookie (joined on the socket address): find the connection first.
+    const cookie = e.newState === 'CLOSE' ? (e.cookie || this.table.get(0n, e.sk)?.cookie) : undefined;
     this.table.applyConnectionEvent(e);
-    if (e.newState !== 'CLOSE') return;
-    const t = this.tracked.get(e.cookie);
+    const t = cookie ? this.tracked.get(cookie) : undefined;
     if (t) this.finish(t, e.tsNs);
   }
 
@@ -241,6 +244,7 @@ export class ExchangeAssembler {
       t.http2 = new Http2Connection({ role: t.conn.role, seenFromStart: atStart });
       // Joined mid-stream: this segment is offset 0 of what the HTTP/2 parser sees in this direction.
       if (!atStart) t.h2Base = { [dir]: seg.offset };
+      if (detectHttp2Preface(head) !== true) this.onHttp2(t.conn.cookie);
       return false;
     }
     t.http1 ??= new Http1Connection({ role: t.conn.role, sawConnectionStart: fromStart, headersOfInterest: UPGRADE_HEADERS });
@@ -258,35 +262,31 @@ export class ExchangeAssembler {
 
   /**
    * After `101 Switching Protocols` to h2c: the HTTP/1.1 request becomes HTTP/2 stream 1, and
-   * HTTP/2 starts right after the 101's head in the server's direction and at the next byte in
-   * the client's.
+   * HTTP/2 starts right after the 101's head in the server's direction (the HTTP/1 parser says
+   * where) and at the next byte in the client's.
    */
   private upgradeToHttp2(t: Tracked, exchanges: Exchange[], dir: Direction, seg: CapturedSegment): void {
     const up = exchanges.find(isH2cUpgrade);
-    if (!up) {
-      this.ignore(t, 'otherUpgrades'); // websocket or another protocol: not ours to parse
+    const at = t.http1!.upgradedAt;
+    if (!up || !at) {
+      this.ignore(t, 'otherUpgrades'); // WebSocket, another protocol, or a 101 head we did not see whole
       return;
     }
     const role = t.http1!.role;
-    const serverDir: Direction = role === 'client' ? 'ingress' : 'egress';
-    const clientDir: Direction = serverDir === 'ingress' ? 'egress' : 'ingress';
+    const clientDir: Direction = at.direction === 'ingress' ? 'egress' : 'ingress';
     const clientNext = this.streams.get(t.conn.cookie, clientDir)?.nextOffset ?? 0;
-    // The 101 arrived in `seg` (server direction): HTTP/2 begins after its head.
-    let serverStart = seg.offset + seg.length;
-    const at101 = Buffer.from(seg.head.buffer, seg.head.byteOffset, seg.head.length).indexOf(STATUS_101);
-    const end = at101 < 0 ? -1 : Buffer.from(seg.head.buffer, seg.head.byteOffset, seg.head.length).indexOf(CRLFCRLF, at101);
-    if (dir === serverDir && end >= 0) serverStart = seg.offset + end + CRLFCRLF.length;
     t.phase = 'http2';
     t.http1 = undefined;
-    t.h2Base = { [serverDir]: serverStart, [clientDir]: clientNext };
+    t.h2Base = { [at.direction]: at.offset, [clientDir]: clientNext };
     t.http2 = new Http2Connection({
-      role: role === 'unknown' ? 'unknown' : role,
+      role,
       seenFromStart: true,
       upgradedRequest: { ...up.request, headers: up.request.headers.filter(([n]) => n !== 'upgrade') },
     });
     this.stats.h2cUpgrades++;
-    // The rest of this segment (SETTINGS after the 101) is already HTTP/2.
-    if (dir === serverDir && serverStart < seg.offset + seg.length) this.emit(t, t.http2.push(dir, this.rebase(t, dir, seg)));
+    this.onHttp2(t.conn.cookie);
+    // The rest of this segment (the server's SETTINGS right after the 101) is already HTTP/2.
+    if (dir === at.direction && at.offset < seg.offset + seg.length) this.emit(t, t.http2.push(dir, this.rebase(t, dir, seg)));
   }
 
   /** A segment with offsets relative to where HTTP/2 starts in that direction (h2c, mid-stream joins). */

@@ -3,7 +3,9 @@
 // byte the agent saw. Sequence numbers wrap at 2^32; a segment is placed relative to the next
 // expected byte (within ±2 GiB), so streams longer than 4 GiB keep growing offsets. Out-of-order
 // packets wait in a bounded window; when it overflows or waits too long, the gap is skipped and the
-// parser sees an offset jump (bytes it will never get).
+// parser sees an offset jump (bytes it will never get). A framed HTTP/2 record becomes one segment
+// per copied extent (its bytes, then the skipped ones up to the next extent as a hole), preceded by
+// a segment without bytes when it starts with skipped ones; parsers cross both by frame lengths.
 import type { CapturedSegment } from '../protocols/segment.js';
 import type { PayloadEvent } from '../ebpf/index.js';
 
@@ -27,7 +29,7 @@ export interface ReassemblerStats {
   overlapsTrimmed: number;
 }
 
-type SeqSegment = Pick<PayloadEvent, 'seq' | 'length' | 'head' | 'tail' | 'tsNs'>;
+type SeqSegment = Pick<PayloadEvent, 'seq' | 'length' | 'head' | 'tail' | 'tsNs' | 'extents'>;
 
 interface Pending {
   offset: number;
@@ -56,6 +58,22 @@ export class StreamReassembler {
 
   /** Adds one packet's payload record; returns the segments that are now in order (maybe none). */
   push(seg: SeqSegment): CapturedSegment[] {
+    const extents = seg.extents;
+    if (!extents) return this.pushSegment(seg);
+    const empty = seg.head.subarray(0, 0);
+    const piece = (from: number, to: number, head: Uint8Array) =>
+      this.pushSegment({ seq: (seg.seq + from) % SEQ_SPACE, length: to - from, head, tail: empty, tsNs: seg.tsNs });
+    const first = extents[0]?.offset ?? seg.length;
+    const out = first > 0 ? piece(0, first, empty) : [];
+    let copied = 0;
+    extents.forEach((x, i) => {
+      out.push(...piece(x.offset, extents[i + 1]?.offset ?? seg.length, seg.head.subarray(copied, copied + x.length)));
+      copied += x.length;
+    });
+    return out;
+  }
+
+  private pushSegment(seg: SeqSegment): CapturedSegment[] {
     if (seg.length <= 0) return [];
     if (this.baseSeq < 0) this.baseSeq = seg.seq;
     const expectedSeq = (this.baseSeq + this.next) % SEQ_SPACE;

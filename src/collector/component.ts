@@ -21,8 +21,13 @@ export interface Host {
 
 export interface Lifecycle {
   start(host: Host): Promise<void>;
-  /** Flushes what it holds (batches, queues) and releases every resource. Idempotent. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes what it holds (batches, queues) and releases every resource. Idempotent.
+   * `deadline` (optional, so components without buffered data may ignore it) is aborted when the
+   * service's overall shutdown timeout passes: stop waiting, drop what is still held, and count and
+   * log how many items were lost.
+   */
+  shutdown(deadline?: AbortSignal): Promise<void>;
 }
 
 export interface CreateSettings { id: ComponentId; kind: ComponentKind; host: Host; logger: Logger }

@@ -66,8 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   const json = args.values.json ?? false;
   let probes: CaptureProbes;
   try {
-    // Payload heads are only needed for the sender pid of egress packets: capture as few bytes as possible.
-    probes = CaptureProbes.open({ captureBytes: 16, log: (m) => console.error(`sonde: ${m}`) });
+    // Payload heads are only needed for the sender pid of egress packets: capture as few bytes as possible
+    // (and no HTTP/2 framing, which copies header blocks whole).
+    probes = CaptureProbes.open({ captureBytes: 16, http2: false, log: (m) => console.error(`sonde: ${m}`) });
   } catch (err) {
     console.error(`sonde connections: ${err instanceof BpfError ? err.message : (err as Error).stack}`);
     return 1;

@@ -1,34 +1,32 @@
-// `sonde run [--config FILE]`: runs the Collector core (embedded default config when no --config is
-// given) until SIGINT or SIGTERM, then shuts down gracefully: receivers stop first, batches and
-// exporter queues flush. A second signal during shutdown exits at once.
+// `sonde run [--config FILE] [--shutdown-timeout DURATION]`: runs the Collector core (embedded
+// default config when no --config is given) until SIGINT or SIGTERM, then shuts down gracefully
+// within the shutdown timeout: receivers stop first, batches and exporter queues flush, and what
+// cannot be sent in time is dropped and reported. A second signal during shutdown exits at once.
 import { ConfigError } from '../collector/config/config.js';
-import { DEFAULT_CONFIG_YAML } from '../collector/config/default.js';
-import { Service } from '../collector/service/service.js';
-import { parseConfigArgs, readConfigFile } from './collector-args.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, Service } from '../collector/service/service.js';
+import { collectorInput } from './collector-args.js';
 
-const USAGE = `usage: sonde run [--config FILE]
+const USAGE = `usage: sonde run [--config FILE] [--shutdown-timeout DURATION]
 
 Runs the agent. Without --config it uses the embedded default: OTLP receivers on
 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318 (HTTP), memory_limiter + batch, Prometheus
 metrics on 127.0.0.1:9464 and a summary of what arrives on the console.
-SIGINT / SIGTERM stop it gracefully.`;
+SIGINT / SIGTERM stop it gracefully: queues and batches flush for at most
+--shutdown-timeout (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s); what is still unsent then is dropped
+and its item count logged. Keep it below Kubernetes' terminationGracePeriodSeconds.`;
+
+/** How long after shutdown returns the process may take to exit on its own. */
+const EXIT_GRACE_MS = 1000;
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseConfigArgs(argv, 'run');
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  if (args.help) { console.log(USAGE); return 0; }
+  const input = collectorInput(argv, 'run', USAGE);
+  if (typeof input === 'number') return input;
   let service: Service;
   try {
-    const text = args.configPath ? readConfigFile(args.configPath) : DEFAULT_CONFIG_YAML;
-    service = await Service.fromYaml(text);
+    service = await Service.fromYaml(input.configText(), { shutdownTimeoutMs: input.args.shutdownTimeoutMs });
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-    console.error(`sonde run: ${args.configPath ?? 'the embedded default config'} is invalid:`);
+    console.error(`sonde run: ${input.source} is invalid:`);
     for (const p of problems) console.error(`  - ${p}`);
     return 1;
   }
@@ -46,11 +44,15 @@ export async function main(argv: string[]): Promise<number> {
   const forceExit = () => { console.error('sonde run: second signal, exiting without finishing shutdown'); process.exit(1); };
   process.once('SIGINT', forceExit);
   process.once('SIGTERM', forceExit);
+  let code = 0;
   try {
     await service.shutdown();
-    return 0;
   } catch (err) {
     console.error(`sonde run: error during shutdown: ${(err as Error).message}`);
-    return 1;
+    code = 1;
   }
+  // The shutdown timeout bounds the process too: a component that gave up past its deadline may
+  // still hold a socket or timer open, which must not keep the agent alive until SIGKILL.
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  return code;
 }

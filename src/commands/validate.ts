@@ -2,8 +2,7 @@
 // checks, without creating or starting anything (no port is bound). Exit 0 when valid, 1 otherwise.
 import { defaultRegistry } from '../collector/components.js';
 import { ConfigError, loadConfig } from '../collector/config/config.js';
-import { DEFAULT_CONFIG_YAML } from '../collector/config/default.js';
-import { parseConfigArgs, readConfigFile } from './collector-args.js';
+import { collectorInput } from './collector-args.js';
 
 const USAGE = `usage: sonde validate [--config FILE]
 
@@ -13,18 +12,11 @@ pipelines without receivers or exporters, connector cycles, and every component'
 Exits 0 when the config is valid, 1 with every problem listed otherwise.`;
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
+  const input = collectorInput(argv, 'validate', USAGE);
+  if (typeof input === 'number') return input;
+  const { source } = input;
   try {
-    args = parseConfigArgs(argv, 'validate');
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  if (args.help) { console.log(USAGE); return 0; }
-  const source = args.configPath ?? 'the embedded default config';
-  try {
-    const text = args.configPath ? readConfigFile(args.configPath) : DEFAULT_CONFIG_YAML;
-    const cfg = loadConfig(text, defaultRegistry());
+    const cfg = loadConfig(input.configText(), defaultRegistry());
     console.log(`${source} is valid: ${cfg.pipelines.length} pipeline(s): ${cfg.pipelines.map((p) => p.id).join(', ')}`);
     return 0;
   } catch (err) {

@@ -8,6 +8,11 @@ export interface LoadedProgram {
   /** Kernel program name (up to 15 characters). */
   name: string;
   type: number;
+  /** Cumulative run time and runs; counted only while /proc/sys/kernel/bpf_stats_enabled is 1. */
+  runTimeNs: bigint;
+  runCount: bigint;
+  /** Instructions the verifier processed to accept the program (0 before Linux 5.16). */
+  verifiedInsns: number;
 }
 
 /** Every BPF program loaded on the host (bpf_prog_get_next_id → fd → bpf_obj_get_info_by_fd). */
@@ -25,9 +30,13 @@ export function listLoadedPrograms(): LoadedProgram[] {
       info.fill(0);
       len.writeUInt32LE(info.length);
       if (lib.bpf_obj_get_info_by_fd([fd, info, len]) !== 0) continue;
-      // struct bpf_prog_info: type u32 @0, id u32 @4, name char[16] @64
+      // struct bpf_prog_info: type u32 @0, id u32 @4, name char[16] @64, run_time_ns u64 @192,
+      // run_cnt u64 @200, verified_insns u32 @216 (older kernels leave the tail zero)
       const nameEnd = info.indexOf(0, 64);
-      out.push({ id: info.readUInt32LE(4), type: info.readUInt32LE(0), name: info.toString('utf8', 64, nameEnd < 0 || nameEnd > 80 ? 80 : nameEnd) });
+      out.push({
+        id: info.readUInt32LE(4), type: info.readUInt32LE(0), name: info.toString('utf8', 64, nameEnd < 0 || nameEnd > 80 ? 80 : nameEnd),
+        runTimeNs: info.readBigUInt64LE(192), runCount: info.readBigUInt64LE(200), verifiedInsns: info.readUInt32LE(216),
+      });
     } finally {
       closeSync(fd);
     }

@@ -21,11 +21,11 @@ export const CONN_EVENT: StructLayout = {
 
 export const PAYLOAD_EVENT: StructLayout = {
   name: 'sonde_payload_event',
-  size: 104,
+  size: 112,
   fields: {
     kind: [0, 4], direction: [4, 1], family: [5, 1], head_len: [6, 2], ts_ns: [8, 8], cookie: [16, 8], sk: [24, 8],
     pid: [32, 4], tid: [36, 4], seq: [40, 4], len: [44, 4], lport: [48, 2], rport: [50, 2], tail_len: [52, 2],
-    flags: [54, 2], laddr: [56, 16], raddr: [72, 16], tail: [88, 16], head: [104, 0],
+    flags: [54, 2], laddr: [56, 16], raddr: [72, 16], tail: [88, 16], extents: [104, 4], _pad: [108, 4], head: [112, 0],
   },
 };
 
@@ -37,8 +37,17 @@ export const CONFIG: StructLayout = {
 
 export const STATS: StructLayout = {
   name: 'sonde_stats',
-  size: 32,
-  fields: { payload_events: [0, 8], conn_events: [8, 8], dropped: [16, 8], filtered: [24, 8] },
+  size: 64,
+  fields: {
+    payload_events: [0, 8], conn_events: [8, 8], dropped: [16, 8], filtered: [24, 8],
+    h2_packets: [32, 8], h2_skipped: [40, 8], h2_desyncs: [48, 8], h2_anchors: [56, 8],
+  },
+};
+
+export const H2_EXTENT: StructLayout = {
+  name: 'sonde_h2_extent',
+  size: 8,
+  fields: { off: [0, 4], len: [4, 4] },
 };
 
 /** #defines and enum values of sonde.h that the agent relies on. */
@@ -51,13 +60,22 @@ export const CONSTANTS = {
   SONDE_CONN_CONNECT: 1,
   SONDE_CONN_STATE: 2,
   SONDE_F_PID_KNOWN: 1,
+  SONDE_F_H2_FRAMED: 2,
   SONDE_DIR_INGRESS: 0,
   SONDE_DIR_EGRESS: 1,
   SONDE_CFG_MESSAGE_START_ONLY: 1,
   SONDE_CFG_NO_PAYLOAD: 2,
+  SONDE_CFG_HTTP2: 4,
+  SONDE_H2_MAX_RECORD: 8192,
+  SONDE_H2_MAX_EXTENTS: 32,
+  SONDE_H2_MAX_FRAMES: 128,
+  SONDE_H2_MIN_SKIP: 32,
+  SONDE_H2_DATA_PREFIX: 5,
+  SONDE_H2_PREFACE_PACKETS: 4,
+  SONDE_H2_MARKS_MAX: 4096,
 } as const;
 
-export const LAYOUTS = [CONN_EVENT, PAYLOAD_EVENT, CONFIG, STATS] as const;
+export const LAYOUTS = [CONN_EVENT, PAYLOAD_EVENT, CONFIG, STATS, H2_EXTENT] as const;
 
 /** Linux TCP states (include/net/tcp_states.h). */
 export const TCP_STATES = [
@@ -107,11 +125,28 @@ export interface PayloadEvent {
   head: Uint8Array;
   /** The last bytes of the payload when length > head.length (up to 16), else empty. */
   tail: Uint8Array;
+  /**
+   * HTTP/2 framing (CaptureOptions.http2): the kernel walked this connection's frames. The record
+   * covers the stream bytes [seq, seq + length) (usually its packet; it may reach back over earlier
+   * packets that held only skipped DATA), `head` holds the copied bytes of `extents` back to back,
+   * every byte outside the extents was skipped on purpose, and `tail` is empty. StreamReassembler
+   * turns it into CapturedSegments. Absent or false for ordinary records.
+   */
+  framed?: boolean;
+  /** Framed records: the copied extents in stream order (offset relative to seq); otherwise absent. */
+  extents?: PayloadExtent[];
   family: 4 | 6;
   localAddr: string;
   localPort: number;
   remoteAddr: string;
   remotePort: number;
+}
+
+export interface PayloadExtent {
+  /** Stream position relative to the record's seq. */
+  offset: number;
+  /** Bytes copied; they follow the previous extent's in `head`. */
+  length: number;
 }
 
 const hex4 = (b: Uint8Array, i: number) => ((b[i]! << 8) | b[i + 1]!).toString(16);
@@ -147,8 +182,8 @@ const C = Object.fromEntries(Object.entries(CONN_EVENT.fields).map(([k, [o]]) =>
 const P = Object.fromEntries(Object.entries(PAYLOAD_EVENT.fields).map(([k, [o]]) => [k, o])) as Record<string, number>;
 const [cFlags, cEvent, cTs, cCookie, cSk, cPid, cTid, cComm, cFamily, cOld, cNew, cLaddr, cLport, cRaddr, cRport, cRx, cTx] =
   ['flags', 'event', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'comm', 'family', 'oldstate', 'newstate', 'laddr', 'lport', 'raddr', 'rport', 'bytes_received', 'bytes_sent'].map((k) => C[k]!) as number[];
-const [pFlags, pHeadLen, pTailLen, pDir, pTs, pCookie, pSk, pPid, pTid, pSeq, pLen, pHead, pTail, pFamily, pLaddr, pLport, pRaddr, pRport] =
-  ['flags', 'head_len', 'tail_len', 'direction', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'seq', 'len', 'head', 'tail', 'family', 'laddr', 'lport', 'raddr', 'rport'].map((k) => P[k]!) as number[];
+const [pFlags, pHeadLen, pTailLen, pDir, pTs, pCookie, pSk, pPid, pTid, pSeq, pLen, pHead, pTail, pFamily, pLaddr, pLport, pRaddr, pRport, pExtents] =
+  ['flags', 'head_len', 'tail_len', 'direction', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'seq', 'len', 'head', 'tail', 'family', 'laddr', 'lport', 'raddr', 'rport', 'extents'].map((k) => P[k]!) as number[];
 
 /** IPv4 strings by address: a host talks to few addresses, and formatting dominated decode time. */
 const v4Cache = new Map<number, string>();
@@ -192,9 +227,31 @@ export function decodeConnectionEvent(buf: Uint8Array, view: DataView, off: numb
   };
 }
 
+/**
+ * The extent table of a framed record (at `at`, ending before `end`). A table that does not fit, or
+ * whose extents overlap, leave the record or do not add up to the copied bytes, is treated as
+ * empty: the whole range becomes a hole rather than misplaced bytes.
+ */
+function decodeExtents(view: DataView, at: number, end: number, count: number, copied: number, length: number): PayloadExtent[] {
+  const extents: PayloadExtent[] = [];
+  if (at + count * H2_EXTENT.size > end) return extents;
+  let pos = 0, total = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = view.getUint32(at + i * H2_EXTENT.size, true);
+    const len = view.getUint32(at + i * H2_EXTENT.size + 4, true);
+    if (offset < pos || offset + len > length) return [];
+    extents.push({ offset, length: len });
+    pos = offset + len;
+    total += len;
+  }
+  return total === copied ? extents : [];
+}
+
 /** Decodes a SONDE_REC_PAYLOAD record of `recLen` bytes at `off`; head/tail are views into `buf`. */
 export function decodePayloadEvent(buf: Uint8Array, view: DataView, off: number, recLen: number): PayloadEvent {
-  const pidKnown = (view.getUint16(off + pFlags!, true) & CONSTANTS.SONDE_F_PID_KNOWN) !== 0;
+  const flags = view.getUint16(off + pFlags!, true);
+  const pidKnown = (flags & CONSTANTS.SONDE_F_PID_KNOWN) !== 0;
+  const framed = (flags & CONSTANTS.SONDE_F_H2_FRAMED) !== 0;
   const headLen = Math.min(view.getUint16(off + pHeadLen!, true), recLen - PAYLOAD_EVENT.size);
   const tailLen = Math.min(view.getUint16(off + pTailLen!, true), CONSTANTS.SONDE_TAIL_BYTES);
   return {
@@ -208,7 +265,9 @@ export function decodePayloadEvent(buf: Uint8Array, view: DataView, off: number,
     seq: view.getUint32(off + pSeq!, true),
     length: view.getUint32(off + pLen!, true),
     head: buf.subarray(off + pHead!, off + pHead! + headLen),
-    tail: buf.subarray(off + pTail!, off + pTail! + tailLen),
+    tail: buf.subarray(off + pTail!, off + pTail! + (framed ? 0 : tailLen)),
+    framed,
+    extents: framed ? decodeExtents(view, off + pHead! + headLen, off + recLen, view.getUint32(off + pExtents!, true), headLen, view.getUint32(off + pLen!, true)) : undefined,
     family: view.getUint8(off + pFamily!) === 4 ? 4 : 6,
     localAddr: addressAt(buf, view, off + pLaddr!),
     localPort: view.getUint16(off + pLport!, true),
@@ -231,6 +290,8 @@ export interface ProbeConfig {
   messageStartOnly: boolean;
   /** Payload capture on (false = connection events only). */
   payload: boolean;
+  /** Walk the frames of HTTP/2 connections (copy headers, skip DATA beyond the gRPC prefix). */
+  http2: boolean;
 }
 
 /** Encodes struct sonde_config for .rodata. */
@@ -240,7 +301,7 @@ export function encodeConfig(c: ProbeConfig): Uint8Array {
   const f = CONFIG.fields;
   v.setUint32(f.capture_bytes![0], c.captureBytes, true);
   v.setUint32(f.flags![0], (c.messageStartOnly ? CONSTANTS.SONDE_CFG_MESSAGE_START_ONLY : 0) |
-    (c.payload ? 0 : CONSTANTS.SONDE_CFG_NO_PAYLOAD), true);
+    (c.payload ? 0 : CONSTANTS.SONDE_CFG_NO_PAYLOAD) | (c.http2 ? CONSTANTS.SONDE_CFG_HTTP2 : 0), true);
   v.setBigUint64(f.cgroup_id![0], c.cgroupId, true);
   v.setUint32(f.nports![0], c.ports.length, true);
   c.ports.forEach((p, i) => v.setUint16(f.ports![0] + 2 * i, p, true));

@@ -37,6 +37,7 @@ function bindLibbpf() {
     bpf_link__fd: { library: 'libbpf', retType: I32, paramsType: [I64] },
     bpf_link__destroy: { library: 'libbpf', retType: I32, paramsType: [I64] },
     bpf_map_lookup_elem: { library: 'libbpf', retType: I32, paramsType: [I32, U8A, U8A] },
+    bpf_map_update_elem: { library: 'libbpf', retType: I32, paramsType: [I32, U8A, U8A, I64] },
     libbpf_num_possible_cpus: { library: 'libbpf', retType: I32, paramsType: [] },
     bpf_prog_get_next_id: { library: 'libbpf', retType: I32, paramsType: [I32, U8A] },
     bpf_prog_get_fd_by_id: { library: 'libbpf', retType: I32, paramsType: [I32] },

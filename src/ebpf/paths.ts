@@ -1,17 +1,14 @@
 // Locates repository files (BPF objects, the native library) from the running JS, whether it runs
-// from dist/ or dist-<tag>/: walk up from this module until a package.json is found.
+// from dist/ or dist-<tag>/, relative to the package root.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot as repoRoot } from '../util/package-root.js';
+
+// The ebpf tests and benches import the root from here.
+export { repoRoot };
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-export function repoRoot(): string {
-  for (let dir = here; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`sonde: cannot find the package root (no package.json above ${here})`);
-  }
-}
 
 /** The committed CO-RE object for a probe set, e.g. bpfObjectPath('capture') → <root>/bpf/capture.bpf.o. */
 export function bpfObjectPath(name: string): string {

@@ -26,6 +26,12 @@ export interface CaptureOptions {
   messageStartOnly?: boolean;
   /** Capture payload at all (false = connection events only). Default true. */
   payload?: boolean;
+  /**
+   * HTTP/2 framing: for connections the kernel saw send the client preface, or that markHttp2 named,
+   * the probes walk frame headers and copy every header block and control frame whole but only the
+   * first 5 bytes (the gRPC prefix) of each DATA payload; such records are `framed`. Default true.
+   */
+  http2?: boolean;
   /** Ring buffer size in bytes, a power of two ≥ 4096. Default 8 MiB. */
   ringBufferBytes?: number;
   /** Drain period in ms (10..1000). Default 20. */
@@ -46,6 +52,14 @@ export interface ProbeStats {
   dropped: number;
   /** Payload packets skipped by the port/cgroup/message-start filters. */
   filtered: number;
+  /** Packets of HTTP/2 connections walked by frames in the kernel. */
+  h2Packets: number;
+  /** Payload bytes of those packets not copied (DATA beyond its gRPC prefix). */
+  h2SkippedBytes: number;
+  /** Times the kernel lost an HTTP/2 direction's frame boundaries (reordering, > 64 frames in a packet). */
+  h2Desyncs: number;
+  /** Times the kernel found (or found again) a direction's frame boundaries. */
+  h2Anchors: number;
 }
 
 export interface AttachedProgram {
@@ -66,6 +80,8 @@ const PROGRAMS = [
 ] as const;
 
 const LOG_BUF_BYTES = 1 << 20;
+const BPF_NOEXIST = 1;
+const EEXIST = 17;
 const VERIFIER_TAIL_LINES = 25;
 
 const open = new Set<CaptureProbes>();
@@ -110,7 +126,10 @@ function resolveConfig(o: CaptureOptions): ProbeConfig & { cgroupLabel: string }
       throw new BpfError(`cgroup filter ${o.cgroupPath}: ${(err as Error).message}`, 'give the path of a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/nginx.service', { cause: err });
     }
   }
-  return { captureBytes, ports, cgroupId, messageStartOnly: o.messageStartOnly ?? false, payload: o.payload ?? true, cgroupLabel: o.cgroupPath ?? '' };
+  return {
+    captureBytes, ports, cgroupId, messageStartOnly: o.messageStartOnly ?? false, payload: o.payload ?? true,
+    http2: o.http2 ?? true, cgroupLabel: o.cgroupPath ?? '',
+  };
 }
 
 function cString(buf: Buffer): string {
@@ -141,6 +160,8 @@ export class CaptureProbes {
   private reader?: RingBufferReader;
   private timer?: NodeJS.Timeout;
   private statsFd = -1;
+  private h2MarksFd = -1;
+  private h2MarkGenFd = -1;
   private readonly ncpu: number;
   private readonly connListeners: ((events: ConnectionEvent[]) => void)[] = [];
   private readonly payloadListeners: ((events: PayloadEvent[]) => void)[] = [];
@@ -232,6 +253,8 @@ export class CaptureProbes {
       throw new BpfError(what, remedy, { errno: -rc, verifierLog: verifierLog || undefined });
     }
     this.statsFd = this.mapFd('sonde_stats');
+    this.h2MarksFd = this.mapFd('sonde_h2_marks');
+    this.h2MarkGenFd = this.mapFd('sonde_h2_mark_gen');
     this.reader = new RingBufferReader(lib.bpf_map__fd([events]) as number, ringBytes);
   }
 
@@ -349,9 +372,34 @@ export class CaptureProbes {
     }
   }
 
+  /**
+   * Tells the probes that a connection speaks HTTP/2 although they did not see its client preface
+   * (the agent joined mid-stream, or an h2c upgrade they missed). The kernel picks the mark up with
+   * the connection's next packet and frames each direction from its next packet that starts with a
+   * plausible frame header; records before that stay ordinary. Returns false when a mark for this
+   * cookie is still waiting for a packet (or framing is off). Marks of connections that never send
+   * again are evicted (LRU, 4096).
+   */
+  markHttp2(cookie: bigint): boolean {
+    if (this.h2MarksFd < 0 || !this.config.http2 || cookie === 0n) return false;
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(cookie);
+    const rc = this.lib.bpf_map_update_elem([this.h2MarksFd, key, Buffer.alloc(4, 1), BPF_NOEXIST]) as number;
+    if (rc === -EEXIST) return false;
+    if (rc) throw new BpfError(`marking connection ${cookie} as HTTP/2 failed: ${errnoName(rc)}`, 'the probes may have been unloaded; reopen them');
+    // Each socket compares this generation with the one it last checked: a new one makes it look.
+    const zero = Buffer.alloc(4);
+    const gen = Buffer.alloc(4);
+    if (this.lib.bpf_map_lookup_elem([this.h2MarkGenFd, zero, gen]) === 0) {
+      gen.writeUInt32LE((gen.readUInt32LE() + 1) >>> 0);
+      this.lib.bpf_map_update_elem([this.h2MarkGenFd, zero, gen, 0]);
+    }
+    return true;
+  }
+
   /** Kernel-side counters summed over CPUs (for self-metrics). */
   stats(): ProbeStats {
-    if (this.statsFd < 0) return { payloadEvents: 0, connEvents: 0, dropped: 0, filtered: 0 };
+    if (this.statsFd < 0) return { payloadEvents: 0, connEvents: 0, dropped: 0, filtered: 0, h2Packets: 0, h2SkippedBytes: 0, h2Desyncs: 0, h2Anchors: 0 };
     const stride = (STATS.size + 7) & ~7;
     const val = Buffer.alloc(stride * this.ncpu);
     const rc = this.lib.bpf_map_lookup_elem([this.statsFd, Buffer.alloc(4), val]) as number;
@@ -362,7 +410,10 @@ export class CaptureProbes {
       return Number(s);
     };
     const f = STATS.fields;
-    return { payloadEvents: sum(f.payload_events![0]), connEvents: sum(f.conn_events![0]), dropped: sum(f.dropped![0]), filtered: sum(f.filtered![0]) };
+    return {
+      payloadEvents: sum(f.payload_events![0]), connEvents: sum(f.conn_events![0]), dropped: sum(f.dropped![0]), filtered: sum(f.filtered![0]),
+      h2Packets: sum(f.h2_packets![0]), h2SkippedBytes: sum(f.h2_skipped![0]), h2Desyncs: sum(f.h2_desyncs![0]), h2Anchors: sum(f.h2_anchors![0]),
+    };
   }
 
   /** Bytes waiting in the ring buffer (backlog). */
@@ -388,6 +439,8 @@ export class CaptureProbes {
     if (this.obj) this.lib.bpf_object__close([this.obj]);
     this.obj = 0;
     this.statsFd = -1;
+    this.h2MarksFd = -1;
+    this.h2MarkGenFd = -1;
     open.delete(this);
   }
 }

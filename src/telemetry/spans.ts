@@ -107,8 +107,10 @@ export class SpanFactory {
     const ua = headerValue(exchange.request.headers, 'user-agent');
     if (ua !== undefined) attrs['user_agent.original'] = ua;
     if (exchange.messages) {
-      attrs['rpc.message.sent_count'] = exchange.messages.sent;
-      attrs['rpc.message.received_count'] = exchange.messages.received;
+      // The parser counts from the client's side (sent: client → server); a server sends the responses.
+      const { sent, received } = exchange.messages;
+      attrs['rpc.message.sent_count'] = origin.role === 'server' ? received : sent;
+      attrs['rpc.message.received_count'] = origin.role === 'server' ? sent : received;
     }
     if (facts.errorType !== undefined) attrs['error.type'] = facts.errorType;
     return this.span(exchange, origin, ids, facts.fullMethod || 'grpc', attrs, facts.spanStatus, facts.statusMessage);

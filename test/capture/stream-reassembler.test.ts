@@ -78,3 +78,19 @@ test('head/tail of partially captured packets are kept and trimmed consistently'
   const [t] = r.push({ seq: 50 + 4995, length: 10, head: enc.encode('\r\n\r\nabcde'.padStart(10, '0')), tail: new Uint8Array(), tsNs: 2n });
   assert.deepEqual([t!.offset, t!.length], [5000, 5]);
 });
+
+test('framed HTTP/2 records: one segment per extent, skipped bytes as holes and segments without bytes', () => {
+  const r = new StreamReassembler();
+  const none = new Uint8Array();
+  // A packet of 1000 bytes: 14 copied (a DATA header + prefix), 956 skipped, 30 copied (trailers).
+  const a = r.push({ seq: 5000, length: 1000, head: enc.encode('h'.repeat(14) + 't'.repeat(30)), tail: none, tsNs: 1n,
+    extents: [{ offset: 0, length: 14 }, { offset: 970, length: 30 }] });
+  // A record reaching back over 3000 bytes of skipped DATA (packets the kernel did not report) to 20 copied bytes.
+  const b = r.push({ seq: 6000, length: 3020, head: enc.encode('x'.repeat(20)), tail: none, tsNs: 2n, extents: [{ offset: 3000, length: 20 }] });
+  // A record that only says a skipped DATA payload ended.
+  const c = r.push({ seq: 9020, length: 500, head: none, tail: none, tsNs: 3n, extents: [] });
+  assert.deepEqual([...a, ...b, ...c].map((s) => [s.offset, s.length, Buffer.from(s.head).toString()[0] ?? '', s.head.length]),
+    [[0, 970, 'h', 14], [970, 30, 't', 30], [1000, 3000, '', 0], [4000, 20, 'x', 20], [4020, 500, '', 0]]);
+  assert.equal(r.nextOffset, 4520);
+  assert.equal(r.stats.outOfOrder + r.stats.gapsSkipped, 0);
+});

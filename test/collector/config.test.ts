@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, parseComponentId } from '../../src/collector/c
 import { expandString } from '../../src/collector/config/expand.js';
 import { exporterFactories } from '../../src/collector/exporters/index.js';
 import { parseDuration } from '../../src/collector/internal/duration.js';
-import { findRepoRoot } from '../../src/collector/pdata/proto/load.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { receiverFactories } from '../../src/collector/receivers/index.js';
 import { tempDir } from './helpers.js';
 
@@ -191,7 +191,7 @@ service: { pipelines: { traces: { receivers: [otlp], processors: [${processors}]
   });
 
   it('the seed config validates except for the components Sonde lacks, named one by one', () => {
-    const seed = join(findRepoRoot(), 'test', 'fixtures', 'seed-collector.yaml');
+    const seed = join(packageRoot(), 'test', 'fixtures', 'seed-collector.yaml');
     const r = spawnSync(process.execPath, [cliHere, 'validate', '--config', seed], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('  - ')).map((l) => l.slice(4).replace(/ \(valid values: .*\)$/, ''));
@@ -203,7 +203,7 @@ service: { pipelines: { traces: { receivers: [otlp], processors: [${processors}]
   });
 
   it('the seed config without those components validates against the built-in registry', () => {
-    const text = readFileSync(join(findRepoRoot(), 'test', 'fixtures', 'seed-collector.yaml'), 'utf8')
+    const text = readFileSync(join(packageRoot(), 'test', 'fixtures', 'seed-collector.yaml'), 'utf8')
       .replace(/  prometheus:\n    config:[\s\S]*?(?=  filelog:)/, '')
       .replace(/  filelog:[\s\S]*?(?=  hostmetrics:)/, '')
       .replace(/  loki:\n.*\n/, '')

@@ -1,8 +1,7 @@
 // Shared helpers for the collector tests: free loopback ports, a Service started from YAML with a
-// silent logger, reading the file exporter's output, polling.
+// silent logger, the otlp receiver's config line, reading the file exporter's output, polling.
 import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,16 +11,7 @@ import type { Signal, SignalData } from '../../src/collector/pdata/model.js';
 import { decodeRequest } from '../../src/collector/pdata/otlp.js';
 import type { FactoryMap } from '../../src/collector/components.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/net.js';
 
 export const tempDir = (prefix = 'sonde-collector-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -31,6 +21,18 @@ export async function startService(yaml: string, opts: { registry?: FactoryMap; 
   const svc = await Service.fromYaml(yaml, { logger: quietLogger(), selfMetrics: new Registry(), ...opts });
   await svc.start();
   return svc;
+}
+
+export type OtlpProtocol = 'grpc' | 'http';
+
+/**
+ * The `receivers:` line of a test config: one otlp receiver with a loopback endpoint on `ports[p]`
+ * for each protocol given, plus that protocol's `options` (flow-style YAML, e.g. `include_metadata: true`).
+ */
+export function receiverYaml(ports: Partial<Record<OtlpProtocol, number>>, options: Partial<Record<OtlpProtocol, string>> = {}): string {
+  const protocols = (['grpc', 'http'] as const).filter((p) => ports[p] !== undefined)
+    .map((p) => `${p}: { endpoint: "127.0.0.1:${ports[p]}"${options[p] ? `, ${options[p]}` : ''} }`);
+  return `receivers: { otlp: { protocols: { ${protocols.join(', ')} } } }`;
 }
 
 /** Every request the file exporter wrote (one OTLP JSON request per line), decoded. */

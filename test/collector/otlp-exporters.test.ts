@@ -11,7 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import type { Signal, SignalData } from '../../src/collector/pdata/model.js';
 import { decodeRequest, encodeRequest } from '../../src/collector/pdata/otlp.js';
 import type { Service } from '../../src/collector/service/service.js';
-import { freePort, otelProto, sampleData, selfMetric, startService, tempDir, waitFor } from './helpers.js';
+import { readBody } from '../helpers/net.js';
+import { freePort, otelProto, receiverYaml, sampleData, selfMetric, startService, tempDir, waitFor } from './helpers.js';
 
 const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' };
 
@@ -21,14 +22,6 @@ export async function postOtlp<S extends Signal>(port: number, signal: S, data: 
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
-
 const signals: Signal[] = ['traces', 'metrics', 'logs'];
 
 describe('otlp and otlphttp exporters → a second Sonde', () => {
@@ -36,17 +29,16 @@ describe('otlp and otlphttp exporters → a second Sonde', () => {
   after(async () => { for (const s of services.reverse()) await s.shutdown(); });
 
   for (const variant of [
-    { name: 'otlp (gRPC, gzip)', exporter: (p: number) => `otlp: { endpoint: "127.0.0.1:${p}", tls: { insecure: true } }`, sinkProto: 'grpc' },
-    { name: 'otlp_grpc alias, no compression', exporter: (p: number) => `otlp_grpc: { endpoint: "http://127.0.0.1:${p}", compression: none }`, sinkProto: 'grpc' },
-    { name: 'otlphttp (protobuf, gzip)', exporter: (p: number) => `otlphttp: { endpoint: "http://127.0.0.1:${p}" }`, sinkProto: 'http' },
-    { name: 'otlp_http alias (JSON, no compression)', exporter: (p: number) => `otlp_http: { endpoint: "http://127.0.0.1:${p}", encoding: json, compression: none }`, sinkProto: 'http' },
+    { name: 'otlp (gRPC, gzip)', exporter: (p: number) => `otlp: { endpoint: "127.0.0.1:${p}", tls: { insecure: true } }`, sinkProto: 'grpc' as const },
+    { name: 'otlp_grpc alias, no compression', exporter: (p: number) => `otlp_grpc: { endpoint: "http://127.0.0.1:${p}", compression: none }`, sinkProto: 'grpc' as const },
+    { name: 'otlphttp (protobuf, gzip)', exporter: (p: number) => `otlphttp: { endpoint: "http://127.0.0.1:${p}" }`, sinkProto: 'http' as const },
+    { name: 'otlp_http alias (JSON, no compression)', exporter: (p: number) => `otlp_http: { endpoint: "http://127.0.0.1:${p}", encoding: json, compression: none }`, sinkProto: 'http' as const },
   ]) {
     it(`${variant.name}: every signal arrives unchanged`, async () => {
       const dir = tempDir();
       const [bPort, aPort] = [await freePort(), await freePort()];
-      const bProto = variant.sinkProto === 'grpc' ? `grpc: { endpoint: "127.0.0.1:${bPort}" }` : `http: { endpoint: "127.0.0.1:${bPort}" }`;
       const b = await startService(`
-receivers: { otlp: { protocols: { ${bProto} } } }
+${receiverYaml({ [variant.sinkProto]: bPort })}
 exporters: { file: { path: ${join(dir, 'out.jsonl')} } }
 service:
   pipelines:
@@ -55,7 +47,7 @@ ${signals.map((s) => `    ${s}: { receivers: [otlp], exporters: [file] }`).join(
       services.push(b);
       const expType = variant.exporter(bPort).split(':')[0]!;
       const a = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${aPort}" } } } }
+${receiverYaml({ http: aPort })}
 exporters:
   ${variant.exporter(bPort)}
 service:
@@ -88,7 +80,7 @@ describe('exporters → raw sinks decoding with the OpenTelemetry JS generated c
     const sinkPort = await listen(sink);
     const aPort = await freePort();
     const a = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${aPort}" } } } }
+${receiverYaml({ http: aPort })}
 exporters:
   otlphttp:
     endpoint: http://127.0.0.1:${sinkPort}
@@ -142,7 +134,7 @@ service:
     const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
     const aPort = await freePort();
     const a = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${aPort}" } } } }
+${receiverYaml({ http: aPort })}
 exporters:
   otlp: { endpoint: "127.0.0.1:${port}", tls: { insecure: true }, headers: { x-tenant: acme } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [otlp] } } }

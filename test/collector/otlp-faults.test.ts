@@ -18,7 +18,7 @@ import { ITEM_NAME } from '../../src/collector/pdata/util.js';
 import { receiverFactories } from '../../src/collector/receivers/index.js';
 import type { Signal } from '../../src/collector/pdata/model.js';
 import type { Service } from '../../src/collector/service/service.js';
-import { freePort, readFileExport, sampleData, selfMetric, startService, tempDir, waitFor } from './helpers.js';
+import { freePort, readFileExport, receiverYaml, sampleData, selfMetric, startService, tempDir, waitFor } from './helpers.js';
 
 const data = sampleData('faults');
 const post = (port: number, path: string, body: Buffer | string, headers: Record<string, string>, method = 'POST') =>
@@ -33,11 +33,7 @@ describe('otlp receiver: malformed and unsupported requests', () => {
     [httpPort, grpcPort] = [await freePort(), await freePort()];
     out = join(tempDir(), 'out.jsonl');
     svc = await startService(`
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: "127.0.0.1:${grpcPort}" }
-      http: { endpoint: "127.0.0.1:${httpPort}", max_request_body_size: 4096, traces_url_path: /custom/traces }
+${receiverYaml({ grpc: grpcPort, http: httpPort }, { http: 'max_request_body_size: 4096, traces_url_path: /custom/traces' })}
 exporters: { file: { path: ${out} } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [file] } } }
 `);
@@ -126,7 +122,7 @@ describe('otlp receiver: pipeline errors travel back to the sender', () => {
     it(`${kind} → HTTP ${http}, gRPC ${grpc.status[code]}`, async () => {
       const [hp, gp] = [await freePort(), await freePort()];
       const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${hp}" }, grpc: { endpoint: "127.0.0.1:${gp}" } } } }
+${receiverYaml({ http: hp, grpc: gp })}
 exporters: { failing: { kind: ${kind} } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [failing] } } }
 `, { registry });
@@ -166,7 +162,7 @@ const fastRetry = 'retry_on_failure: { initial_interval: 20ms, max_interval: 100
 async function agentExporting(type: string, exporterConfig: string, signal: Signal) {
   const port = await freePort();
   const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } } }
+${receiverYaml({ http: port })}
 exporters: { ${type}: ${exporterConfig} }
 service: { pipelines: { ${signal}: { receivers: [otlp], exporters: [${type}] } } }
 `);
@@ -177,8 +173,8 @@ const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metr
 
 describe('exporter helper: retries, queue, throttling', () => {
   for (const v of [
-    { type: 'otlphttp', signal: 'logs' as const, protocol: 'http', config: (p: number) => `{ endpoint: "http://127.0.0.1:${p}", ${fastRetry} }` },
-    { type: 'otlp', signal: 'traces' as const, protocol: 'grpc', config: (p: number) => `{ endpoint: "127.0.0.1:${p}", tls: { insecure: true }, timeout: 1s, ${fastRetry} }` },
+    { type: 'otlphttp', signal: 'logs' as const, protocol: 'http' as const, config: (p: number) => `{ endpoint: "http://127.0.0.1:${p}", ${fastRetry} }` },
+    { type: 'otlp', signal: 'traces' as const, protocol: 'grpc' as const, config: (p: number) => `{ endpoint: "127.0.0.1:${p}", tls: { insecure: true }, timeout: 1s, ${fastRetry} }` },
   ]) {
     it(`${v.type}: endpoint down, then up: data delivered after retries`, async () => {
       const sinkPort = await freePort();
@@ -190,7 +186,7 @@ describe('exporter helper: retries, queue, throttling', () => {
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(await selfMetric(a, `sonde_exporter_sent_${ITEM_NAME[v.signal]}_total`), 0);
         b = await startService(`
-receivers: { otlp: { protocols: { ${v.protocol}: { endpoint: "127.0.0.1:${sinkPort}" } } } }
+${receiverYaml({ [v.protocol]: sinkPort })}
 exporters: { file: { path: ${out} } }
 service: { pipelines: { ${v.signal}: { receivers: [otlp], exporters: [file] } } }
 `);

@@ -17,7 +17,7 @@ import { asComponent } from '../../src/collector/internal/consumers.js';
 import { decodeRequest, encodeRequest } from '../../src/collector/pdata/otlp.js';
 import { receiverFactories } from '../../src/collector/receivers/index.js';
 import { Service } from '../../src/collector/service/service.js';
-import { freePort, readFileExport, sampleData, startService, tempDir, waitFor } from './helpers.js';
+import { freePort, readFileExport, receiverYaml, sampleData, startService, tempDir, waitFor } from './helpers.js';
 
 const data = sampleData('options');
 const postJson = (port: number, headers: Record<string, string> = {}, scheme = 'http') =>
@@ -33,8 +33,8 @@ function selfSignedCert(dir: string): { cert: string; key: string } {
 
 describe('TLS', () => {
   for (const v of [
-    { exporter: 'otlp', protocol: 'grpc', endpoint: (p: number) => `127.0.0.1:${p}` },
-    { exporter: 'otlphttp', protocol: 'http', endpoint: (p: number) => `https://127.0.0.1:${p}` },
+    { exporter: 'otlp', protocol: 'grpc' as const, endpoint: (p: number) => `127.0.0.1:${p}` },
+    { exporter: 'otlphttp', protocol: 'http' as const, endpoint: (p: number) => `https://127.0.0.1:${p}` },
   ]) {
     it(`${v.exporter} exporter → otlp receiver (${v.protocol}) over TLS with a custom CA`, async () => {
       const dir = tempDir();
@@ -42,12 +42,12 @@ describe('TLS', () => {
       const [bPort, aPort] = [await freePort(), await freePort()];
       const out = join(dir, 'out.jsonl');
       const b = await startService(`
-receivers: { otlp: { protocols: { ${v.protocol}: { endpoint: "127.0.0.1:${bPort}", tls: { cert_file: ${cert}, key_file: ${key} } } } } }
+${receiverYaml({ [v.protocol]: bPort }, { [v.protocol]: `tls: { cert_file: ${cert}, key_file: ${key} }` })}
 exporters: { file: { path: ${out} } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [file] } } }
 `);
       const a = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${aPort}" } } } }
+${receiverYaml({ http: aPort })}
 exporters: { ${v.exporter}: { endpoint: "${v.endpoint(bPort)}", tls: { ca_file: ${cert} }, retry_on_failure: { enabled: false } } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [${v.exporter}] } } }
 `);
@@ -71,7 +71,7 @@ describe('otlp receiver options', () => {
     };
     const port = await freePort();
     const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}", include_metadata: true } } } }
+${receiverYaml({ http: port }, { http: 'include_metadata: true' })}
 exporters: { capture: {} }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [capture] } } }
 `, { registry: makeRegistry({ receiver: receiverFactories, exporter: [capture] }) });
@@ -89,7 +89,7 @@ service: { pipelines: { traces: { receivers: [otlp], exporters: [capture] } } }
   it('answers CORS preflights for allowed origins only', async () => {
     const port = await freePort();
     const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}", cors: { allowed_origins: ["https://*.example.com"], max_age: 600 } } } } }
+${receiverYaml({ http: port }, { http: 'cors: { allowed_origins: ["https://*.example.com"], max_age: 600 }' })}
 exporters: { debug: { verbosity: basic, sampling_initial: 0, sampling_thereafter: 0 } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [debug] } } }
 `);
@@ -113,7 +113,7 @@ describe('service telemetry and queue blocking', () => {
   it('serves the self-metrics at service.telemetry.metrics.address', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
     const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } } }
+${receiverYaml({ http: port })}
 exporters: { debug: { sampling_initial: 0, sampling_thereafter: 0 } }
 service:
   pipelines: { traces: { receivers: [otlp], exporters: [debug] } }
@@ -135,7 +135,7 @@ service:
     const sinkPort = await new Promise<number>((r) => sink.listen(0, '127.0.0.1', () => r((sink.address() as { port: number }).port)));
     const port = await freePort();
     const svc = await startService(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } } }
+${receiverYaml({ http: port })}
 exporters: { otlphttp: { endpoint: "http://127.0.0.1:${sinkPort}", sending_queue: { num_consumers: 1, queue_size: 1, block_on_overflow: true } } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [otlphttp] } } }
 `);
@@ -167,7 +167,7 @@ describe('file and debug exporters', () => {
     writeFileSync(path, '');
     const port = await freePort();
     const yaml = `
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } } }
+${receiverYaml({ http: port })}
 exporters: { file: { path: ${path}, format: proto, append: true } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [file] } } }
 `;
@@ -192,7 +192,7 @@ service: { pipelines: { traces: { receivers: [otlp], exporters: [file] } } }
     const logger = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l)); } });
     const port = await freePort();
     const svc = await Service.fromYaml(`
-receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } } }
+${receiverYaml({ http: port })}
 exporters: { debug/basic: { verbosity: basic }, debug/normal: { verbosity: normal }, debug/detailed: { verbosity: detailed } }
 service: { pipelines: { traces: { receivers: [otlp], exporters: [debug/basic, debug/normal, debug/detailed] } } }
 `, { logger, selfMetrics: new Registry(), registry: makeRegistry({ receiver: receiverFactories, exporter: exporterFactories }) });
@@ -209,5 +209,52 @@ service: { pipelines: { traces: { receivers: [otlp], exporters: [debug/basic, de
     } finally {
       await svc.shutdown();
     }
+  });
+});
+
+describe('otlphttp compression_params', () => {
+  it('level sets the gzip level (smaller bodies at 9 than at the default 1) and bad levels are rejected', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const bodies: Buffer[] = [];
+    const sink = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => { assert.equal(req.headers['content-encoding'], 'gzip'); bodies.push(Buffer.concat(chunks)); res.writeHead(200).end(); });
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const sinkPort = (sink.address() as { port: number }).port;
+    // Many similar spans: enough redundancy for the levels to differ.
+    const big = { resourceSpans: Array.from({ length: 200 }, (_, i) => sampleData(`compress-${i % 7}`).traces.resourceSpans[0]!) };
+    try {
+      for (const level of [undefined, 9]) {
+        const port = await freePort();
+        const svc = await startService(`
+${receiverYaml({ http: port })}
+exporters: { otlphttp: { endpoint: "http://127.0.0.1:${sinkPort}"${level === undefined ? '' : `, compression_params: { level: ${level} }`} } }
+service: { pipelines: { traces: { receivers: [otlp], exporters: [otlphttp] } } }
+`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeRequest('traces', big, 'proto') });
+          assert.equal(res.status, 200);
+          await waitFor(`the body at level ${level ?? 'default'}`, () => bodies.length === (level === undefined ? 1 : 2));
+        } finally {
+          await svc.shutdown();
+        }
+      }
+      const [fast, small] = bodies.map((b) => ({ size: b.length, data: decodeRequest('traces', gunzipSync(b), 'proto') }));
+      assert.deepEqual(fast!.data, big);
+      assert.deepEqual(small!.data, big);
+      assert.ok(small!.size < fast!.size, `level 9 (${small!.size} B) should beat level 1 (${fast!.size} B)`);
+    } finally {
+      sink.close();
+    }
+    await assert.rejects(
+      Service.fromYaml(`
+receivers: { otlp: { protocols: { http: {} } } }
+exporters: { otlphttp: { endpoint: "http://127.0.0.1:1", compression_params: { level: 12 } } }
+service: { pipelines: { traces: { receivers: [otlp], exporters: [otlphttp] } } }
+`, { logger: pino({ level: 'silent' }), selfMetrics: new Registry() }),
+      /compression_params::level: 12 is not a gzip level/,
+    );
   });
 });

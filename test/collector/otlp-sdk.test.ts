@@ -20,7 +20,7 @@ import { AggregationTemporality as SdkTemporality, MeterProvider, MetricReader }
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Service } from '../../src/collector/service/service.js';
 import type { Logs, Metrics, Traces } from '../../src/collector/pdata/model.js';
-import { freePort, readFileExport, startService, tempDir, waitFor } from './helpers.js';
+import { freePort, readFileExport, receiverYaml, startService, tempDir, waitFor } from './helpers.js';
 
 type ExportResult = { code: number; error?: Error };
 const exportWith = <T>(exporter: { export(items: T, cb: (r: ExportResult) => void): void }, items: T) =>
@@ -47,11 +47,7 @@ describe('otlp receiver ← OpenTelemetry JS SDK exporters → file exporter', (
     httpUrl = `http://127.0.0.1:${h}`;
     const f = files();
     svc = await startService(`
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: "127.0.0.1:${g}" }
-      http: { endpoint: "127.0.0.1:${h}" }
+${receiverYaml({ grpc: g, http: h })}
 exporters:
   file/traces: { path: ${f.traces} }
   file/metrics: { path: ${f.metrics} }

@@ -112,7 +112,7 @@ service:
     await svc.shutdown();
   });
 
-  it('starts exporters → processors → connectors → receivers and stops in reverse', async () => {
+  it('starts exporters → processors → connectors → receivers and stops along the graph (a component after what feeds it)', async () => {
     const h = harness();
     const svc = await h.build(`
 receivers: { push: {} }
@@ -134,9 +134,10 @@ service:
       'start connector count traces->metrics',
       'start receiver push',
       'stop receiver push',
-      'stop connector count traces->metrics',
       'stop processor rename',
       'stop processor rename/2',
+      // The connector flushes into the metrics pipeline only after the processors feeding it flushed.
+      'stop connector count traces->metrics',
       'stop exporter record/metrics',
     ]);
   });

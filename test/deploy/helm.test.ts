@@ -35,7 +35,7 @@ function render(overrides: Obj = {}, release = { Name: 'sonde', Namespace: 'sond
   const r = spawnSync('go', ['run', join(REPO, 'test', 'deploy', 'helm-render', 'main.go')], {
     input: JSON.stringify(request), encoding: 'utf8', timeout: 120_000,
     // Standard library only: never reach for a module proxy.
-    env: { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'sonde-go-build-cache') },
+    env: { ...process.env, GOPROXY: 'off', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'sonde-go-build-cache') },
   });
   assert.equal(r.status, 0, `rendering the chart failed: ${r.stderr || r.error?.message}`);
   return parseDocs(r.stdout, 'rendered chart');

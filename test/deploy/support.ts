@@ -99,6 +99,14 @@ const one = (objects: Obj[], kind: string, label: string): Obj => {
 
 const subset = (small: Obj, big: Obj) => Object.entries(small).every(([k, v]) => big[k] === v);
 
+/** A Kubernetes memory quantity (512Mi, 1Gi, 1G, bytes) in MiB; NaN when it is not one. */
+function mebibytes(quantity: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(String(quantity));
+  if (!m) return NaN;
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ''] ?? 1;
+  return (Number(m[1]) * unit) / 2 ** 20;
+}
+
 const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 
 export interface AgentWorkload {
@@ -182,7 +190,13 @@ export function checkAgentWorkload(objects: Obj[], label: string): AgentWorkload
     assert.ok(p.hostPort, `${label}: port ${name} needs a hostPort so apps reach the agent of their node`);
   }
 
-  assert.ok(c.resources?.limits?.memory && c.resources?.requests?.cpu, `${label}: resource requests and a memory limit are expected`);
+  // Memory: the JS heap cap < memory_limiter's hard limit < the container's limit, so the limiter
+  // refuses data before V8 or the kernel's OOM killer ends the agent.
+  const limitMiB = mebibytes(c.resources?.limits?.memory);
+  assert.ok(limitMiB > 0 && c.resources?.requests?.cpu, `${label}: resource requests and a memory limit are expected`);
+  const limiterMiB = raw.processors.memory_limiter.limit_mib as number;
+  const heapMiB = Number(/--max-old-space-size=(\d+)/.exec((c.env as Obj[]).find((e) => e.name === 'NODE_OPTIONS')?.value ?? '')?.[1]);
+  assert.ok(heapMiB < limiterMiB && limiterMiB < limitMiB, `${label}: expected heap (${heapMiB} MiB) < memory_limiter.limit_mib (${limiterMiB}) < memory limit (${limitMiB} MiB)`);
   return { daemonSet: ds, configMap: cm, configText };
 }
 

@@ -2,7 +2,6 @@
 // deliver, and small helpers to run real servers and clients on loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { CaptureProbes, type CaptureEvent, type CaptureOptions, type ConnectionEvent, type PayloadEvent } from '../../src/ebpf/index.js';
 
 export class Recorder {
@@ -33,16 +32,7 @@ export function openProbes(opts: CaptureOptions = {}): { probes: CaptureProbes; 
   return { probes, rec: new Recorder(probes) };
 }
 
-/** A free TCP port on the loopback address (bind to 0, close, reuse). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = createServer();
-  s.listen(0, host);
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
+export { freePort } from '../helpers/net.js';
 
 /** Runs a command to completion; resolves with its pid, exit code and stdout. */
 export async function run(cmd: string, args: string[]): Promise<{ pid: number; code: number | null; stdout: string }> {

@@ -76,7 +76,7 @@ test('records decode at the declared offsets', () => {
     { type: c.type, family: c.family, old: c.oldState, new: c.newState, ts: c.tsNs, cookie: c.cookie, pid: c.pid, comm: c.comm, l: c.localAddr, lp: c.localPort, r: c.remoteAddr, rp: c.remotePort, rx: c.bytesReceived, tx: c.bytesSent },
     { type: 'state', family: 6, old: 'SYN_SENT', new: 'ESTABLISHED', ts: 123n, cookie: 77n, pid: 4242, comm: 'curl', l: '::1', lp: 5555, r: '127.0.0.1', rp: 80, rx: 10n, tx: 20n });
 
-  const p = new Uint8Array(104 + 64);
+  const p = new Uint8Array(112 + 64);
   const pv = new DataView(p.buffer);
   pv.setUint32(0, CONSTANTS.SONDE_REC_PAYLOAD, true);
   pv.setUint8(4, CONSTANTS.SONDE_DIR_EGRESS);
@@ -86,7 +86,7 @@ test('records decode at the declared offsets', () => {
   pv.setUint16(52, 16, true);
   pv.setUint16(54, 0, true); // pid unknown
   p.set(Buffer.from('0\r\n\r\n'.padStart(16, 'x')), 88);
-  p.set(Buffer.from('HTTP/'), 104);
+  p.set(Buffer.from('HTTP/'), 112);
   const e = decodePayloadEvent(p, pv, 0, p.length);
   assert.equal(e.direction, 'egress');
   assert.equal(e.seq, 0xfffffff0);
@@ -94,14 +94,32 @@ test('records decode at the declared offsets', () => {
   assert.equal(e.pid, undefined);
   assert.equal(Buffer.from(e.head).toString(), 'HTTP/');
   assert.ok(Buffer.from(e.tail).toString().endsWith('0\r\n\r\n'));
+  assert.equal(e.framed, false);
+  assert.equal(e.extents, undefined);
+
+  // An HTTP/2 framed record: 5 copied bytes in two extents, the table right after them; no tail.
+  pv.setUint16(54, CONSTANTS.SONDE_F_H2_FRAMED, true);
+  pv.setUint32(104, 2, true);
+  pv.setUint32(112 + 5, 0, true);
+  pv.setUint32(112 + 9, 2, true);
+  pv.setUint32(112 + 13, 4000, true);
+  pv.setUint32(112 + 17, 3, true);
+  const f = decodePayloadEvent(p, pv, 0, 112 + 5 + 16);
+  assert.equal(f.framed, true);
+  assert.deepEqual(f.extents, [{ offset: 0, length: 2 }, { offset: 4000, length: 3 }]);
+  assert.equal(f.tail.length, 0);
+  assert.equal(Buffer.from(f.head).toString(), 'HTTP/');
+  // A table that does not add up to the copied bytes makes the whole range a hole.
+  pv.setUint32(112 + 17, 9, true);
+  assert.deepEqual(decodePayloadEvent(p, pv, 0, 112 + 5 + 16).extents, []);
 });
 
 test('config encoding and address formatting', () => {
-  const c = encodeConfig({ captureBytes: 512, ports: [80, 8080], cgroupId: 9n, messageStartOnly: true, payload: true });
+  const c = encodeConfig({ captureBytes: 512, ports: [80, 8080], cgroupId: 9n, messageStartOnly: true, payload: true, http2: true });
   const v = new DataView(c.buffer);
   assert.equal(c.length, 56);
   assert.equal(v.getUint32(0, true), 512);
-  assert.equal(v.getUint32(4, true), CONSTANTS.SONDE_CFG_MESSAGE_START_ONLY);
+  assert.equal(v.getUint32(4, true), CONSTANTS.SONDE_CFG_MESSAGE_START_ONLY | CONSTANTS.SONDE_CFG_HTTP2);
   assert.equal(v.getBigUint64(8, true), 9n);
   assert.equal(v.getUint32(16, true), 2);
   assert.equal(v.getUint16(20, true), 80);

@@ -136,8 +136,14 @@ export interface Child {
   output(): string;
 }
 
+/** Children still running: killed when the test process exits, whatever happened to the test. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+
 export function startChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Child {
   const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -145,10 +151,14 @@ export function startChild(cmd: string, args: string[], opts: { cwd?: string; en
     proc,
     pid: proc.pid!,
     output: () => out,
+    // SIGTERM first so that a master process (nginx) takes its workers down with it.
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGKILL');
-      await once(proc, 'exit');
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

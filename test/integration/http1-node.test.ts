@@ -127,8 +127,9 @@ describe('IPv6: a Node server on ::1', { skip: noBpf ? 'no BPF' : false }, () =>
   it('is captured with IPv6 addresses', async (t) => {
     if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
     const { child, port } = await startNodeApp('http-server', ['::1']);
-    const agent = await startAgent([port]);
+    let agent: Agent | undefined;
     try {
+      agent = await startAgent([port]);
       await curl('-o', '/dev/null', `http://[::1]:${port}/v6`);
       const spans = await agent.spansWhere('v6 server span', (s) => serverSpans(s, '/v6').length === 1);
       const s = serverSpans(spans, '/v6')[0]!;
@@ -137,7 +138,7 @@ describe('IPv6: a Node server on ::1', { skip: noBpf ? 'no BPF' : false }, () =>
       assert.equal(attr(s, 'network.type'), 'ipv6');
       assert.equal(attr(s, 'server.port'), port);
     } finally {
-      await agent.stop();
+      await agent?.stop();
       await child.stop();
     }
   });

@@ -50,6 +50,7 @@ describe('python http.server captured by the ebpf receiver', { skip: bpfUnavaila
     assert.equal(server.resource['process.pid'], serverPid());
     assert.ok(!JSON.stringify(attr(server, 'url.path')).includes('secret'), 'no query string');
     assert.equal(client.resource['process.pid'], curlPid);
+    assert.equal(client.resource['service.name'], 'curl', 'identified while curl was alive');
     assert.equal(attr(client, 'server.port'), port);
     assert.ok(server.endTimeUnixNano >= server.startTimeUnixNano);
     // Both ends on one host: the server span is the client span's child.

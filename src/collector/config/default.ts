@@ -1,6 +1,7 @@
-// The embedded default config (`sonde run` without --config, `npm start`): OTLP in on the
-// loopback for SDK apps, a memory limit and batching, Prometheus on 127.0.0.1:9464 and a short
-// console summary. The eBPF receiver joins these pipelines when it exists.
+// The embedded default config (`sonde run` without --config, `npm start`): eBPF capture of every
+// process on the host (optional here: a host that cannot load the probes gets a clear message and
+// the rest keeps running), OTLP in on the loopback for SDK apps, a memory limit and batching,
+// Prometheus on 127.0.0.1:9464, one console line per span and a short summary of the rest.
 export const DEFAULT_CONFIG_YAML = `\
 receivers:
   otlp:
@@ -9,6 +10,8 @@ receivers:
         endpoint: 127.0.0.1:4317
       http:
         endpoint: 127.0.0.1:4318
+  ebpf:
+    required: false
 
 processors:
   memory_limiter:
@@ -22,15 +25,18 @@ exporters:
     endpoint: 127.0.0.1:9464
   debug:
     verbosity: basic
+  debug/spans:
+    verbosity: normal
+    use_internal_logger: false
 
 service:
   pipelines:
     traces:
-      receivers: [otlp]
+      receivers: [otlp, ebpf]
       processors: [memory_limiter, batch]
-      exporters: [debug]
+      exporters: [debug/spans]
     metrics:
-      receivers: [otlp]
+      receivers: [otlp, ebpf]
       processors: [memory_limiter, batch]
       exporters: [prometheus, debug]
     logs:

@@ -22,11 +22,11 @@ export function consumeOf<S extends Signal>(signal: S, c: Consumer<S>): ConsumeO
 /** Builds a ConsumerComponent from a consume function and a lifecycle. */
 export function asComponent<S extends Signal>(
   signal: S,
-  impl: { consume: ConsumeOf<S>; start(host: Host): Promise<void>; shutdown(): Promise<void> },
+  impl: { consume: ConsumeOf<S>; start(host: Host): Promise<void>; shutdown(deadline?: AbortSignal): Promise<void> },
 ): ConsumerComponent<S> {
   return {
     ...asConsumer(signal, (d, ctx) => impl.consume(d, ctx)),
     start: (host: Host) => impl.start(host),
-    shutdown: () => impl.shutdown(),
+    shutdown: (deadline?: AbortSignal) => impl.shutdown(deadline),
   } as ConsumerComponent<S>;
 }

@@ -1,9 +1,11 @@
 // Small pieces every processor needs: turning one consume function into the signal's consumer
-// interface, calling the next consumer of a signal, and config checks with the Collector's style
-// of message (the option, what is wrong, how to fix it).
+// interface, calling the next consumer of a signal, forwarding what a dropping processor kept,
+// and config checks with the Collector's style of message (the option, what is wrong, how to fix it).
 import type { ConsumeOf, ConsumerComponent } from '../component.js';
-import type { Consumer } from '../consumer.js';
-import type { Signal } from '../pdata/model.js';
+import type { ConsumeContext, Consumer } from '../consumer.js';
+import type { Signal, SignalData } from '../pdata/model.js';
+import { countItems } from '../pdata/util.js';
+import type { ProcessorTelemetry } from './selftelemetry.js';
 
 const METHOD = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'consumeLogs' } as const;
 
@@ -11,7 +13,7 @@ const METHOD = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'cons
 export function signalProcessor<S extends Signal>(
   signal: S,
   consume: ConsumeOf<S>,
-  hooks: { start?: () => Promise<void>; shutdown?: () => Promise<void> } = {},
+  hooks: { start?: () => Promise<void>; shutdown?: (deadline?: AbortSignal) => Promise<void> } = {},
 ): ConsumerComponent<S> {
   const component = {
     [METHOD[signal]]: consume,
@@ -26,6 +28,21 @@ export function nextConsume<S extends Signal>(signal: S, next: Consumer<S>): Con
   const fn = (next as unknown as Record<string, ConsumeOf<S>>)[METHOD[signal]];
   if (typeof fn !== 'function') throw new Error(`next consumer has no ${METHOD[signal]} method`);
   return fn.bind(next);
+}
+
+/**
+ * For processors that drop on purpose (filter, sampling): counts what was removed from `data`,
+ * forwards what was `kept`, and stops the request here when nothing is left (as the Collector's
+ * ErrSkipProcessingData does).
+ */
+export async function forwardKept<S extends Signal>(
+  signal: S, data: SignalData[S], kept: SignalData[S], telemetry: ProcessorTelemetry, next: ConsumeOf<S>, ctx?: ConsumeContext,
+): Promise<void> {
+  const left = countItems(signal, kept);
+  const dropped = countItems(signal, data) - left;
+  if (dropped > 0) telemetry.dropped(signal, dropped);
+  if (left === 0) return;
+  await next(kept, ctx);
 }
 
 /** Throws unless `value` is a finite number within [min, max]. */

@@ -8,10 +8,11 @@ import type {
   AnyValue, Attributes, Exemplar, ExponentialHistogramBuckets, InstrumentationScope, LogRecord, Metric,
   MetricData, NumberDataPoint, Resource, Signal, SignalData, Span,
 } from './model.js';
+import { ProtoWriter } from './proto-writer.js';
 import { SIGNAL_LAYOUT } from './util.js';
 
 type Reader = protobuf.Reader & { buf: Buffer };
-type Writer = protobuf.Writer;
+type Writer = ProtoWriter;
 
 const WT_VARINT = 0;
 const WT_I64 = 1;
@@ -481,7 +482,7 @@ const key = (tag: number, wt: number) => ((tag << 3) | wt) >>> 0;
 
 function writeFixed64(w: Writer, tag: number, v: bigint): void {
   if (v === 0n) return;
-  w.uint32(key(tag, WT_I64)).fixed32(Number(v & 0xffffffffn)).fixed32(Number((v >> 32n) & 0xffffffffn));
+  w.uint32(key(tag, WT_I64)).fixed64(v);
 }
 
 /** sfixed64 / fixed64 from a JS number (int point values, counts). Always written (oneof members). */
@@ -490,14 +491,13 @@ function writeFixed64Num(w: Writer, tag: number, n: number): void {
   if (n >= 0 && n < TWO32 * TWO32) {
     w.fixed32(n % TWO32).fixed32(Math.floor(n / TWO32));
   } else {
-    const u = BigInt.asUintN(64, BigInt(Math.trunc(n)));
-    w.fixed32(Number(u & 0xffffffffn)).fixed32(Number(u >> 32n));
+    w.fixed64(BigInt.asUintN(64, BigInt(Math.trunc(n))));
   }
 }
 
 function writeId(w: Writer, tag: number, hex: string): void {
   if (hex === '') return;
-  w.uint32(key(tag, WT_LEN)).bytes(Buffer.from(hex, 'hex'));
+  w.uint32(key(tag, WT_LEN)).hexBytes(hex);
 }
 
 function writeString(w: Writer, tag: number, s: string): void {
@@ -528,11 +528,7 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
       if (Number.isInteger(v)) w.uint32(key(3, WT_VARINT)).int64(v);
       else writeDouble(w, 4, v);
       return;
-    case 'bigint': {
-      const u = BigInt.asUintN(64, v);
-      w.uint32(key(3, WT_VARINT)).int64(new (protobuf.util.Long as any)(Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0, false));
-      return;
-    }
+    case 'bigint': w.uint32(key(3, WT_VARINT)).int64(v); return;
     default:
       if (v === null || v === undefined) return;
       if (v instanceof Uint8Array) { w.uint32(key(7, WT_LEN)).bytes(v); return; }
@@ -770,7 +766,7 @@ function writeLogRecord(w: Writer, l: LogRecord): void {
 }
 
 function writeGroups<T>(groups: Array<{ resource: Resource; schemaUrl: string; scopes: Array<{ scope: InstrumentationScope; schemaUrl: string; items: T[] }> }>, item: (w: Writer, x: T) => void): Uint8Array {
-  const w = protobuf.Writer.create();
+  const w = sharedWriter.reset();
   for (const g of groups) {
     w.uint32(key(1, WT_LEN)).fork();
     writeResource(w, g.resource);
@@ -790,6 +786,9 @@ function writeGroups<T>(groups: Array<{ resource: Resource; schemaUrl: string; s
   }
   return w.finish();
 }
+
+/** Encoding is synchronous, so one writer (and its scratch buffer) serves every request. */
+const sharedWriter = new ProtoWriter();
 
 const WRITE_ITEM: Record<Signal, (w: Writer, x: any) => void> = { traces: writeSpan, metrics: writeMetric, logs: writeLogRecord };
 

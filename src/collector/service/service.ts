@@ -1,7 +1,9 @@
 // The running Collector core: builds the pipeline graph from a resolved config and the component
-// registry, starts it (exporters → processors → connectors → receivers) and shuts it down in
-// reverse so that receivers stop taking data first and batches and queues flush into exporters
-// that are still running.
+// registry, starts it (exporters → processors → connectors → receivers) and shuts it down along
+// the graph: a component stops once everything that feeds it has stopped, so receivers stop taking
+// data first and batches and queues flush into exporters that are still running, while components
+// that do not feed each other (e.g. all exporters) stop concurrently. One overall deadline bounds
+// shutdown; past it, components drop what they still hold and report how much.
 //
 // Instances, like the Collector: one exporter per (id, signal), shared by every pipeline of that
 // signal; one processor per (pipeline, id); one connector per (id, from-signal, to-signal); one
@@ -30,7 +32,15 @@ export interface ServiceOptions {
   selfMetrics?: Registry;
   /** Environment used for `${env:VAR}` expansion (default: process.env). */
   env?: Env;
+  /**
+   * Upper bound for `shutdown()` in milliseconds (default DEFAULT_SHUTDOWN_TIMEOUT_MS). A Sonde
+   * option, not a config key, so configs stay Collector-compatible (`sonde run --shutdown-timeout`).
+   */
+  shutdownTimeoutMs?: number;
 }
+
+/** 20 s: below Kubernetes' default 30 s terminationGracePeriodSeconds, with room for process exit. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
 interface Started { label: string; lc: Lifecycle }
 
@@ -46,6 +56,11 @@ export class Service {
   private readonly receivers = new Map<string, Lifecycle>();
   private readonly entries = new Map<string, FanoutBranch<Signal>>();
   private started: Started[] = [];
+  /** For each component, the components it feeds (the edges shutdown follows). */
+  private readonly feeds = new Map<Lifecycle, Set<Lifecycle>>();
+  /** Per pipeline, the components its data enters first (first processor, or its exporters/connectors). */
+  private readonly heads = new Map<string, Lifecycle[]>();
+  private readonly shutdownTimeoutMs: number;
   private telemetryServer?: Server;
   private state: 'built' | 'starting' | 'running' | 'stopped' = 'built';
 
@@ -61,6 +76,7 @@ export class Service {
 
   constructor(config: ResolvedConfig, opts: ServiceOptions = {}) {
     this.config = config;
+    this.shutdownTimeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     this.logger = opts.logger ?? pino({ level: config.telemetry.logs.level, base: { service: 'sonde' } }, pino.destination(2));
     const selfMetrics = opts.selfMetrics ?? new Registry();
     this.host = {
@@ -100,8 +116,16 @@ export class Service {
         const fan = fanout(signal, perSignal[signal]!);
         (next as Record<Signal, unknown>)[signal] = asConsumer(signal, fan.consume);
       }
-      this.receivers.set(rid, (cc.factory as ReceiverFactory).createReceiver(this.settings(cc), cc.config, next));
+      const receiver = (cc.factory as ReceiverFactory).createReceiver(this.settings(cc), cc.config, next);
+      this.receivers.set(rid, receiver);
+      for (const p of cfg.pipelines) if (p.receivers.includes(rid)) this.link(receiver, this.heads.get(p.id)!);
     }
+  }
+
+  private link(from: Lifecycle, to: Lifecycle[]): void {
+    const set = this.feeds.get(from) ?? new Set();
+    for (const t of to) set.add(t);
+    this.feeds.set(from, set);
   }
 
   /** The consumer at the head of a pipeline (its first processor, or its exporters' fan-out). */
@@ -110,6 +134,7 @@ export class Service {
     if (memo) return memo;
     const signal = p.signal;
     const cfg = this.config;
+    let tail: Lifecycle[] = [];
     const branches: FanoutBranch<Signal>[] = p.exporters.map((eid) => {
       const ec = cfg.exporters.get(eid);
       if (ec) {
@@ -119,9 +144,12 @@ export class Service {
           exp = (ec.factory as ExporterFactory).createExporter(this.settings(ec), ec.config, signal);
           this.exporters.set(key, exp);
         }
+        tail.push(exp);
         return { consume: consumeOf(signal, exp), mutatesData: ec.factory.mutatesData ?? false };
       }
-      return this.connectorBranch(eid, p);
+      const conn = this.connectorBranch(eid, p);
+      tail.push(...conn.instances);
+      return conn.branch;
     });
     let head = fanout(signal, branches);
     const chain: Array<{ label: string; lc: ConsumerComponent<Signal> }> = [];
@@ -129,31 +157,38 @@ export class Service {
       const pc = cfg.processors.get(pid)!;
       const proc = (pc.factory as ProcessorFactory).createProcessor(this.settings(pc), pc.config, signal, asConsumer(signal, head.consume));
       chain.unshift({ label: `processor "${pid}" in pipeline "${p.id}"`, lc: proc });
+      this.link(proc, tail);
+      tail = [proc];
       head = { consume: consumeOf(signal, proc), mutatesData: head.mutatesData || (pc.factory.mutatesData ?? false) };
     }
     this.processors.push(...chain);
     this.entries.set(p.id, head);
+    this.heads.set(p.id, tail);
     return head;
   }
 
   /** A connector used as exporter in pipeline `from`: one instance per target signal it feeds. */
-  private connectorBranch(cid: string, from: PipelineConfig): FanoutBranch<Signal> {
+  private connectorBranch(cid: string, from: PipelineConfig): { branch: FanoutBranch<Signal>; instances: Lifecycle[] } {
     const cc = this.config.connectors.get(cid)!;
     const f = cc.factory as ConnectorFactory;
     const targets = this.config.pipelines.filter((t) => t.receivers.includes(cid));
     const branches: FanoutBranch<Signal>[] = [];
+    const instances: Lifecycle[] = [];
     for (const toSignal of new Set(targets.map((t) => t.signal))) {
       if (!f.pairs.some(([a, b]) => a === from.signal && b === toSignal)) continue;
       const key = `${cid}|${from.signal}|${toSignal}`;
       let conn = this.connectors.get(key);
       if (!conn) {
-        const downstream = fanout(toSignal, targets.filter((t) => t.signal === toSignal).map((t) => this.entry(t)));
+        const fed = targets.filter((t) => t.signal === toSignal);
+        const downstream = fanout(toSignal, fed.map((t) => this.entry(t)));
         conn = f.createConnector(this.settings(cc), cc.config, from.signal, toSignal, asConsumer(toSignal, downstream.consume));
         this.connectors.set(key, conn);
+        this.link(conn, fed.flatMap((t) => this.heads.get(t.id)!));
       }
+      instances.push(conn);
       branches.push({ consume: consumeOf(from.signal, conn), mutatesData: f.mutatesData ?? false });
     }
-    return fanout(from.signal, branches);
+    return { branch: fanout(from.signal, branches), instances };
   }
 
   /** The receiver instance for an id (e.g. to read the bound addresses of `otlp` in tests). */
@@ -194,33 +229,76 @@ export class Service {
   }
 
   /**
-   * Stops receivers first, then connectors, then processors from the first of each pipeline to the
-   * last (each flushes into the next, still running), then exporters (which drain their queues).
-   * Idempotent; errors are logged and the first one is rethrown after everything was stopped.
+   * Stops every started component once all components feeding it have stopped (receivers first,
+   * exporters after the processors and connectors in front of them, extensions last); components
+   * that do not feed each other stop concurrently. Bounded by the shutdown timeout T: at
+   * T - min(1 s, T/4) the `deadline` signal given to every component aborts (exporters then drop
+   * and report what they still hold) and components not yet stopping are stopped at once; at T the
+   * service returns regardless, naming the components that did not finish. Idempotent; errors are
+   * logged and the first one is rethrown after everything was stopped.
    */
   async shutdown(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    const started = new Set(this.started.map((s) => s.lc));
-    const order: Started[] = [
-      ...[...this.receivers].map(([id, lc]) => ({ label: `receiver "${id}"`, lc })),
-      ...[...this.connectors].map(([key, lc]) => ({ label: `connector "${key.split('|')[0]}"`, lc })),
-      ...this.processors,
-      ...[...this.exporters].map(([key, lc]) => ({ label: `exporter "${key.split('|')[0]}"`, lc })),
-      ...[...this.extensions].map(([id, lc]) => ({ label: `extension "${id}"`, lc })),
-    ].filter((s) => started.has(s.lc));
+    const began = Date.now();
+    const labels = new Map(this.started.map((s) => [s.lc, s.label]));
     this.started = [];
-    let first: unknown;
-    for (const s of order) {
-      try {
-        await s.lc.shutdown();
-      } catch (err) {
-        this.logger.error({ err }, `error shutting down ${s.label}`);
-        first ??= err;
-      }
+    const extensions = new Set<Lifecycle>(this.extensions.values());
+    const pipelineParts = [...labels.keys()].filter((lc) => !extensions.has(lc));
+    // Upstream of each started component: who feeds it; extensions wait for every pipeline component.
+    const upstream = new Map<Lifecycle, Lifecycle[]>([...labels.keys()].map((lc) => [lc, extensions.has(lc) ? pipelineParts : []]));
+    for (const [from, to] of this.feeds) {
+      if (!labels.has(from)) continue;
+      for (const t of to) upstream.get(t)?.push(from);
     }
-    await new Promise<void>((resolve) => (this.telemetryServer ? this.telemetryServer.close(() => resolve()) : resolve()));
-    this.logger.info('Shutdown complete.');
+
+    const timeout = this.shutdownTimeoutMs;
+    const deadline = new AbortController();
+    const deadlineReached = new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const deadlineTimer = setTimeout(() => {
+      this.logger.warn({ shutdown_timeout_ms: timeout }, 'Shutdown deadline reached: components drop what they still hold and report it');
+      deadline.abort();
+    }, timeout - Math.min(1000, timeout / 4));
+    const pending = new Set(labels.keys());
+    let first: unknown;
+    const stopping = new Map<Lifecycle, Promise<void>>();
+    const stop = (lc: Lifecycle): Promise<void> => {
+      let p = stopping.get(lc);
+      if (!p) {
+        p = (async () => {
+          await Promise.race([Promise.all(upstream.get(lc)!.map(stop)), deadlineReached]);
+          try {
+            await lc.shutdown(deadline.signal);
+          } catch (err) {
+            this.logger.error({ err }, `error shutting down ${labels.get(lc)}`);
+            first ??= err;
+          } finally {
+            pending.delete(lc);
+          }
+        })();
+        stopping.set(lc, p);
+      }
+      return p;
+    };
+    let hardTimer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.all([...labels.keys()].map(stop)).then(() => true),
+      new Promise<boolean>((resolve) => { hardTimer = setTimeout(() => resolve(false), timeout); }),
+    ]);
+    clearTimeout(deadlineTimer);
+    clearTimeout(hardTimer);
+    const server = this.telemetryServer;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const elapsed = Date.now() - began;
+    if (finished) {
+      this.logger.info({ shutdown_ms: elapsed }, 'Shutdown complete.');
+    } else {
+      this.logger.error({ shutdown_ms: elapsed, not_stopped: [...pending].map((lc) => labels.get(lc)) },
+        `Shutdown timeout (${timeout} ms) reached; giving up on components that did not stop`);
+    }
     if (first) throw first;
   }
 

@@ -24,16 +24,14 @@ const MAX_HEADER_VALUE_BYTES = 1024;
 /** ...and to this many bytes in total per message. */
 const MAX_KEPT_HEADER_BYTES = 4096;
 
-const ROLE_NONE = 0;
-const ROLE_CONTENT_LENGTH = 1;
-const ROLE_TRANSFER_ENCODING = 2;
-const ROLE_UPGRADE = 3;
+/** What a header means for framing, beyond being kept or not. */
+const enum HeaderRole { None, ContentLength, TransferEncoding, Upgrade }
 
 interface HeaderEntry {
   name: string;
   bytes: Uint8Array;
   keep: boolean;
-  role: number;
+  role: HeaderRole;
 }
 
 const TCHAR = new Uint8Array(256);
@@ -51,9 +49,9 @@ export class HeaderSelector {
   constructor(headersOfInterest: readonly string[]) {
     const never = new Set(NEVER_KEPT_HEADERS);
     const keep = new Set(headersOfInterest.map((h) => h.toLowerCase()).filter((h) => !never.has(h)));
-    const roles = new Map<string, number>([
-      ['content-length', ROLE_CONTENT_LENGTH], ['transfer-encoding', ROLE_TRANSFER_ENCODING],
-      ['upgrade', ROLE_UPGRADE],
+    const roles = new Map<string, HeaderRole>([
+      ['content-length', HeaderRole.ContentLength], ['transfer-encoding', HeaderRole.TransferEncoding],
+      ['upgrade', HeaderRole.Upgrade],
     ]);
     for (const name of new Set([...keep, ...roles.keys()])) {
       if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name)) {
@@ -61,7 +59,7 @@ export class HeaderSelector {
       }
       const bytes = new Uint8Array(name.length);
       for (let i = 0; i < name.length; i++) bytes[i] = name.charCodeAt(i);
-      (this.byLength[name.length] ??= []).push({ name, bytes, keep: keep.has(name), role: roles.get(name) ?? ROLE_NONE });
+      (this.byLength[name.length] ??= []).push({ name, bytes, keep: keep.has(name), role: roles.get(name) ?? HeaderRole.None });
     }
   }
 
@@ -202,17 +200,17 @@ export function parseHead(b: Uint8Array, s: number, e: number, complete: boolean
       while (vs < ve && (b[vs] === 0x20 || b[vs] === 0x09)) vs++;
       while (ve > vs && (b[ve - 1] === 0x20 || b[ve - 1] === 0x09)) ve--;
       switch (entry.role) {
-        case ROLE_CONTENT_LENGTH: {
+        case HeaderRole.ContentLength: {
           const n = parseLength(b, vs, ve);
           if (n < 0 || (head.contentLength >= 0 && head.contentLength !== n)) head.badFraming = true;
           else head.contentLength = n;
           break;
         }
-        case ROLE_TRANSFER_ENCODING:
+        case HeaderRole.TransferEncoding:
           head.chunked = lastCodingIsChunked(b, vs, ve);
           head.otherTransferCoding = !head.chunked;
           break;
-        case ROLE_UPGRADE:
+        case HeaderRole.Upgrade:
           head.upgrade = true;
           break;
       }

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { StatusCode, type Span } from '../../../src/collector/pdata/model.js';
 import { tailSamplingProcessorFactory } from '../../../src/collector/processors/tailsampling/factory.js';
 import { compilePolicy, finalDecision, type Decision, type PolicyConfig, type TraceView } from '../../../src/collector/processors/tailsampling/policies.js';
+import { waitFor } from '../helpers.js';
 import { testHost } from '../prometheus/support.js';
 import { allSpans, Sink, span, startProcessor, traces, validated } from './support.js';
 
@@ -15,14 +16,8 @@ const WAIT = 100;
 /** Long enough for a decision (wait + one tick) with room for a loaded CI machine. */
 const settle = () => sleep(WAIT * 4);
 
-/** Polls until `done` holds (decisions run on a timer), failing after `ms`. */
-async function waitFor(done: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(20);
-  }
-}
+/** How long a decision may take (decisions run on a timer) before waitFor fails. */
+const DECIDED_WITHIN_MS = 5000;
 
 /** A trace view for policy unit tests: spans under one resource. */
 function view(spans: Array<Partial<Span>>, resource: Record<string, unknown> = {}, traceId = '0af7651916cd43dd8448eb211c80319c'): TraceView {
@@ -56,7 +51,7 @@ test('seed config: errors and slow traces are kept, healthy fast traces sampled 
   // The slow trace's second span arrives later, in another request: the trace spans 0..1200 ms.
   await consume(traces({ items: [{ traceId: slow, name: 'slow-child', startTimeUnixNano: ms(900), endTimeUnixNano: ms(1200) }] }));
   assert.equal(sink.received.length, 0, 'nothing leaves before decision_wait');
-  await waitFor(() => sink.items >= 5);
+  await waitFor('5 sampled spans', () => sink.items >= 5, DECIDED_WITHIN_MS);
   await sleep(WAIT); // nothing else is released
   assert.deepEqual(sink.received.flatMap((r) => allSpans(r.data).map((s) => s.name)).sort(),
     ['err-child', 'err-root', 'lucky', 'slow-child', 'slow-root']);
@@ -72,7 +67,7 @@ test('late spans follow the in-memory decision; the decision caches outlive evic
   }, 'traces', sink);
   const [kept, dropped] = ['a'.repeat(32), 'b'.repeat(32)];
   await consume(traces({ items: [{ traceId: kept, name: 'k1', attributes: { keep: 'yes' } }, { traceId: dropped, name: 'd1' }] }));
-  await waitFor(() => sink.received.length === 1);
+  await waitFor('the first decision', () => sink.received.length === 1, DECIDED_WITHIN_MS);
   assert.deepEqual(allSpans(sink.received[0]!.data).map((s) => s.name), ['k1']);
   // Still in memory: late spans follow at once (sampled → forwarded, not sampled → dropped).
   await consume(traces({ items: [{ traceId: kept, name: 'k2' }, { traceId: dropped, name: 'd2', attributes: { keep: 'yes' } }] }));
@@ -95,7 +90,7 @@ test('without a decision cache, a span of a forgotten trace starts a new buffere
   await settle(); // decided: not sampled
   await consume(traces({ items: [{ traceId: 'f'.repeat(32), name: 'other' }] })); // evicts the decided trace
   await consume(traces({ items: [{ traceId: id, name: 'late', attributes: { keep: 'yes' } }] })); // buffered again, evicts 'other'
-  await waitFor(() => sink.received.length >= 1);
+  await waitFor('the late trace\'s decision', () => sink.received.length >= 1, DECIDED_WITHIN_MS);
   assert.deepEqual(sink.received.flatMap((r) => allSpans(r.data).map((s) => s.name)), ['late']);
   await proc.shutdown();
 });
@@ -107,7 +102,7 @@ test('num_traces bounds memory: the oldest undecided traces are evicted and coun
     decision_wait: `${WAIT}ms`, num_traces: 3, policies: [{ name: 'all', type: 'always_sample' }],
   }, 'traces', sink, testHost(reg));
   for (let i = 0; i < 10; i++) await consume(traces({ items: [{ traceId: i.toString(16).padStart(32, '0'), name: `t${i}` }] }));
-  await waitFor(() => sink.items >= 3);
+  await waitFor('3 sampled spans', () => sink.items >= 3, DECIDED_WITHIN_MS);
   await sleep(WAIT);
   assert.deepEqual(sink.received.flatMap((r) => allSpans(r.data).map((s) => s.name)).sort(), ['t7', 't8', 't9']);
   const text = await reg.metrics();

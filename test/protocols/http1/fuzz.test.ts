@@ -14,11 +14,12 @@ const MAX_HEADER_BYTES = 2048;
 const MAX_PENDING = 16;
 const BUDGET_MS = Number(process.env.SONDE_FUZZ_MS ?? 750); // per property; four properties ≈ 3 s
 
-function prng(seed: number) {
+/** xorshift32 with integer and pick helpers. */
+function seededRng(seed: number) {
   const next = xorshift32(seed);
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)]! };
 }
-type Rng = ReturnType<typeof prng>;
+type Rng = ReturnType<typeof seededRng>;
 
 /**
  * reqHeadEnds[k]: offset just after request k's head; resStarts[k]: offset of response k;
@@ -169,17 +170,17 @@ const options = () => ({ maxHeaderBytes: MAX_HEADER_BYTES, maxPendingRequests: M
 function forDuration(name: string, body: (rng: Rng) => void): number {
   // SONDE_FUZZ_CASE=<case seed> replays one failing case; SONDE_FUZZ_SEED fixes the run.
   if (process.env.SONDE_FUZZ_CASE !== undefined) {
-    body(prng(Number(process.env.SONDE_FUZZ_CASE)));
+    body(seededRng(Number(process.env.SONDE_FUZZ_CASE)));
     return Infinity;
   }
   const seed = Number(process.env.SONDE_FUZZ_SEED ?? Date.now() % 1e9);
-  const rng = prng(seed);
+  const rng = seededRng(seed);
   const until = Date.now() + BUDGET_MS;
   let iterations = 0;
   while (Date.now() < until) {
     const caseSeed = rng.int(2 ** 31);
     try {
-      body(prng(caseSeed));
+      body(seededRng(caseSeed));
     } catch (e) {
       throw new Error(`${name}: failed for case seed ${caseSeed} (run seed ${seed}): ${(e as Error).message}`, { cause: e });
     }

@@ -1,5 +1,4 @@
-// Replays a recorded HTTP/2 conversation into the parser as the server process would see it, cut
-// into random segments: real traffic for the parser without eBPF.
+// Feeds a conversation recorded by test/helpers/recording-proxy.ts to the HTTP/2 parser.
 import type { CapturedSegment } from '../../../src/protocols/segment.js';
 import { Http2Connection, type Http2ConnectionOptions } from '../../../src/protocols/http2/index.js';
 import type { Exchange } from '../../../src/protocols/exchange.js';

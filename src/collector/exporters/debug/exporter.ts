@@ -2,7 +2,9 @@
 // basic = one summary line per batch; normal = one line per span / data point / log record under
 // its resource and scope; detailed = the whole batch as indented OTLP JSON.
 import type { Logger } from 'pino';
-import type { AnyValue, Attributes, Logs, Metrics, Signal, SignalData, Traces } from '../../pdata/model.js';
+import type {
+  AnyValue, Attributes, InstrumentationScope, Logs, Metrics, Resource, Signal, SignalData, Traces,
+} from '../../pdata/model.js';
 import { SpanKind, StatusCode } from '../../pdata/model.js';
 import { encodeRequest } from '../../pdata/otlp.js';
 import { countDataPoints, countLogRecords, countSpans } from '../../pdata/util.js';
@@ -28,51 +30,51 @@ function attrsText(a: Attributes): string {
   return Object.entries(a).map(([k, v]) => `${k}=${valueText(v)}`).join(' ');
 }
 
-function normalTraces(td: Traces): string[] {
+/**
+ * The `normal` text's one walk: a line per resource and per scope (numbered as the Collector
+ * does), and under each scope the lines `scopeLines` adds for its spans / points / records.
+ */
+function normalLines<R extends { resource: Resource; schemaUrl: string }, SC extends { scope: InstrumentationScope }>(
+  resources: readonly R[], labels: [resource: string, scope: string], scopesOf: (r: R) => readonly SC[], scopeLines: (sc: SC, lines: string[]) => void,
+): string[] {
   const lines: string[] = [];
-  td.resourceSpans.forEach((rs, i) => {
-    lines.push(`ResourceSpans #${i}${rs.schemaUrl ? ` [${rs.schemaUrl}]` : ''} ${attrsText(rs.resource.attributes)}`);
-    rs.scopeSpans.forEach((ss, j) => {
-      lines.push(`ScopeSpans #${j} ${ss.scope.name}${ss.scope.version ? ` ${ss.scope.version}` : ''}`);
-      for (const s of ss.spans) {
-        const ms = Number(s.endTimeUnixNano - s.startTimeUnixNano) / 1e6;
-        lines.push(`${s.name} ${s.traceId} ${s.spanId} ${SpanKind[s.kind] ?? s.kind} ${StatusCode[s.status.code] ?? s.status.code} ${ms}ms ${attrsText(s.attributes)}`.trimEnd());
-      }
+  resources.forEach((r, i) => {
+    lines.push(`${labels[0]} #${i}${r.schemaUrl ? ` [${r.schemaUrl}]` : ''} ${attrsText(r.resource.attributes)}`);
+    scopesOf(r).forEach((sc, j) => {
+      lines.push(`${labels[1]} #${j} ${sc.scope.name}${sc.scope.version ? ` ${sc.scope.version}` : ''}`);
+      scopeLines(sc, lines);
     });
   });
   return lines;
+}
+
+function normalTraces(td: Traces): string[] {
+  return normalLines(td.resourceSpans, ['ResourceSpans', 'ScopeSpans'], (rs) => rs.scopeSpans, (ss, lines) => {
+    for (const s of ss.spans) {
+      const ms = Number(s.endTimeUnixNano - s.startTimeUnixNano) / 1e6;
+      lines.push(`${s.name} ${s.traceId} ${s.spanId} ${SpanKind[s.kind] ?? s.kind} ${StatusCode[s.status.code] ?? s.status.code} ${ms}ms ${attrsText(s.attributes)}`.trimEnd());
+    }
+  });
 }
 
 function normalMetrics(md: Metrics): string[] {
-  const lines: string[] = [];
-  md.resourceMetrics.forEach((rm, i) => {
-    lines.push(`ResourceMetrics #${i}${rm.schemaUrl ? ` [${rm.schemaUrl}]` : ''} ${attrsText(rm.resource.attributes)}`);
-    rm.scopeMetrics.forEach((sm, j) => {
-      lines.push(`ScopeMetrics #${j} ${sm.scope.name}${sm.scope.version ? ` ${sm.scope.version}` : ''}`);
-      for (const m of sm.metrics) {
-        for (const p of m.data.dataPoints) {
-          let value: string;
-          if ('value' in p) value = String(p.value);
-          else if ('quantileValues' in p) value = `count=${p.count} sum=${p.sum}`;
-          else value = `count=${p.count}${p.sum !== undefined ? ` sum=${p.sum}` : ''}`;
-          lines.push(`${m.name}{${attrsText(p.attributes).replace(/ /g, ',')}} ${value}`);
-        }
+  return normalLines(md.resourceMetrics, ['ResourceMetrics', 'ScopeMetrics'], (rm) => rm.scopeMetrics, (sm, lines) => {
+    for (const m of sm.metrics) {
+      for (const p of m.data.dataPoints) {
+        let value: string;
+        if ('value' in p) value = String(p.value);
+        else if ('quantileValues' in p) value = `count=${p.count} sum=${p.sum}`;
+        else value = `count=${p.count}${p.sum !== undefined ? ` sum=${p.sum}` : ''}`;
+        lines.push(`${m.name}{${attrsText(p.attributes).replace(/ /g, ',')}} ${value}`);
       }
-    });
+    }
   });
-  return lines;
 }
 
 function normalLogs(ld: Logs): string[] {
-  const lines: string[] = [];
-  ld.resourceLogs.forEach((rl, i) => {
-    lines.push(`ResourceLog #${i}${rl.schemaUrl ? ` [${rl.schemaUrl}]` : ''} ${attrsText(rl.resource.attributes)}`);
-    rl.scopeLogs.forEach((sl, j) => {
-      lines.push(`ScopeLog #${j} ${sl.scope.name}${sl.scope.version ? ` ${sl.scope.version}` : ''}`);
-      for (const l of sl.logRecords) lines.push(`${l.severityText || l.severityNumber} ${valueText(l.body)} ${attrsText(l.attributes)}`.trimEnd());
-    });
+  return normalLines(ld.resourceLogs, ['ResourceLog', 'ScopeLog'], (rl) => rl.scopeLogs, (sl, lines) => {
+    for (const l of sl.logRecords) lines.push(`${l.severityText || l.severityNumber} ${valueText(l.body)} ${attrsText(l.attributes)}`.trimEnd());
   });
-  return lines;
 }
 
 export class DebugExporter<S extends Signal> {

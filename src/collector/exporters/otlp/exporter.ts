@@ -134,8 +134,8 @@ export class OtlpGrpcExporter<S extends Signal> {
     });
   }
 
-  async shutdown(): Promise<void> {
-    await this.helper.shutdown();
+  async shutdown(deadline?: AbortSignal): Promise<void> {
+    await this.helper.shutdown(deadline);
     this.client?.close();
   }
 }

@@ -3,7 +3,7 @@ import type { ExporterFactory } from '../../component.js';
 import { otlpClientDefaults, validateOtlpClient } from '../../internal/exporterhelper/config.js';
 import { asComponent } from '../../internal/consumers.js';
 import type { Signal } from '../../pdata/model.js';
-import { OtlpHttpExporter, type OtlpHttpExporterConfig, signalUrl } from './exporter.js';
+import { GZIP_DEFAULT_LEVEL, OtlpHttpExporter, type OtlpHttpExporterConfig, signalUrl } from './exporter.js';
 
 export const otlphttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = {
   kind: 'exporter',
@@ -16,6 +16,7 @@ export const otlphttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
     metrics_endpoint: '',
     logs_endpoint: '',
     encoding: 'proto',
+    compression_params: { level: GZIP_DEFAULT_LEVEL },
     read_buffer_size: null,
     write_buffer_size: null,
     max_idle_conns: null,
@@ -31,6 +32,10 @@ export const otlphttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
       throw new Error('at least one endpoint must be specified ("endpoint", or traces_endpoint / metrics_endpoint / logs_endpoint)');
     }
     if (cfg.encoding !== 'proto' && cfg.encoding !== 'json') throw new Error(`encoding: "${cfg.encoding}" is not supported (use proto or json)`);
+    const level = cfg.compression_params.level;
+    if (!Number.isInteger(level) || level < -1 || level > 9) {
+      throw new Error(`compression_params::level: ${JSON.stringify(level)} is not a gzip level (use 1 = fastest … 9 = smallest, 0 = store, -1 = zlib's default, 6)`);
+    }
     for (const signal of ['traces', 'metrics', 'logs'] as Signal[]) {
       if (!cfg.endpoint && !cfg[`${signal}_endpoint`]) continue;
       const url = signalUrl(cfg, signal);
@@ -49,6 +54,6 @@ export const otlphttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
       throw new Error(`exporter "${settings.id}" has no endpoint for ${signal} (set endpoint or ${signal}_endpoint)`);
     }
     const exp = new OtlpHttpExporter(signal, settings, cfg);
-    return asComponent(signal, { consume: (d, ctx) => exp.consume(d, ctx), start: (h) => exp.start(h), shutdown: () => exp.shutdown() });
+    return asComponent(signal, { consume: (d, ctx) => exp.consume(d, ctx), start: (h) => exp.start(h), shutdown: (deadline) => exp.shutdown(deadline) });
   },
 };

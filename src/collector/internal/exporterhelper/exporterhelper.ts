@@ -5,6 +5,11 @@
 // Errors reach the caller when they can be acted on: a full queue rejects the consume (retryable,
 // like the Collector's enqueue error); without a queue, the final export error is the consume's
 // error. Data accepted into the queue is owned by the queue: later failures are logged and counted.
+//
+// Shutdown follows the Collector's memory queue: stop accepting, try every queued request once more
+// (no further backoff, so an unreachable backend cannot stretch shutdown), and when the service's
+// shutdown deadline fires, abort what is in flight and drop what is still queued. Everything lost
+// during shutdown is counted (send_failed) and reported in one log line with the item count.
 import type { Logger } from 'pino';
 import type { CreateSettings, Host } from '../../component.js';
 import { type ConsumeContext, ConsumerError } from '../../consumer.js';
@@ -74,9 +79,6 @@ const sleep = (ms: number, abort?: AbortSignal) => new Promise<void>((resolve) =
   abort?.addEventListener('abort', done, { once: true });
 });
 
-/** How long shutdown waits for the queue to drain before giving up on what is left. */
-const DRAIN_TIMEOUT_MS = 30_000;
-
 export class ExporterHelper<S extends Signal> {
   private readonly logger: Logger;
   private readonly retry: { enabled: boolean; initial: number; max: number; maxElapsed: number; multiplier: number; rf: number };
@@ -89,8 +91,12 @@ export class ExporterHelper<S extends Signal> {
   private readonly waitingForWork: Array<() => void> = [];
   private workers: Promise<void>[] = [];
   private stopping = false;
-  /** Aborted at the end of shutdown: stops in-flight attempts and backoff sleeps. */
+  /** Aborted when shutdown starts: wakes backoff sleeps so each request gets one last attempt. */
+  private readonly stopRetries = new AbortController();
+  /** Aborted at the shutdown deadline: stops in-flight attempts. */
   private readonly stopAll = new AbortController();
+  /** What shutdown lost: items, failed requests, and the last error seen. */
+  private readonly shutdownLoss = { items: 0, requests: 0, lastError: '' };
 
   constructor(
     private readonly signal: S,
@@ -142,6 +148,7 @@ export class ExporterHelper<S extends Signal> {
     }
     if (this.stopping) {
       this.telemetry.enqueueFailed(this.signal, items);
+      this.logger.error({ dropped_items: items }, 'Exporting failed. Dropping data: the exporter is shutting down');
       throw ConsumerError.retryable(`exporter "${this.telemetryId}" is shutting down; ${items} ${ITEM_NAME[this.signal]} not accepted`);
     }
     this.queue.push({ data, items });
@@ -186,40 +193,67 @@ export class ExporterHelper<S extends Signal> {
         const e = err instanceof ExportError ? err : new ExportError((err as Error)?.message ?? String(err), false, undefined, { cause: err });
         const fail = (why: string, retryable: boolean) => {
           this.telemetry.sendFailed(this.signal, entry.items);
-          this.logger.error({ error: e.message, dropped_items: entry.items, attempts: attempt }, `Exporting failed. ${why}`);
+          if (this.stopping && !rethrow) {
+            // Queued data: summarised once at the end of shutdown instead of one line per queued request.
+            this.shutdownLoss.items += entry.items;
+            this.shutdownLoss.requests++;
+            this.shutdownLoss.lastError = e.message;
+          } else {
+            this.logger.error({ error: e.message, dropped_items: entry.items, attempts: attempt }, `Exporting failed. ${why}`);
+          }
           if (rethrow) throw new ConsumerError(`exporter "${this.telemetryId}": ${e.message}`, retryable ? 'retryable' : 'permanent', { cause: e });
         };
         if (!e.retryable) return fail('The error is not retryable. Dropping data.', false);
         if (!this.retry.enabled) return fail('Retries are disabled (retry_on_failure::enabled: false). Dropping data.', true);
-        if (this.stopAll.signal.aborted) return fail('The exporter is shutting down. Dropping data.', true);
+        if (this.stopping) return fail('The exporter is shutting down; no more retries. Dropping data.', true);
         const jitter = 1 + this.retry.rf * (2 * Math.random() - 1);
         const wait = Math.max(interval * jitter, e.throttleMs ?? 0);
         if (this.retry.maxElapsed > 0 && Date.now() - started + wait > this.retry.maxElapsed) {
           return fail(`No more retries left: max_elapsed_time ${this.cfg.retry_on_failure.max_elapsed_time} reached. Dropping data.`, true);
         }
         this.logger.info({ error: e.message, interval: `${Math.round(wait)}ms` }, 'Exporting failed. Will retry the request after interval.');
-        await sleep(wait, this.stopAll.signal);
+        await sleep(wait, this.stopRetries.signal);
         interval = Math.min(interval * this.retry.multiplier, this.retry.max);
       }
     }
   }
 
-  /** Stops accepting data, drains the queue (bounded), then aborts what is still in flight. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops accepting data and sends what is queued, each request once more (no backoff). When
+   * `deadline` aborts first, in-flight attempts are aborted and the rest of the queue is dropped.
+   * Whatever could not be sent is counted and logged with its item count.
+   */
+  async shutdown(deadline?: AbortSignal): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const began = Date.now();
+    this.stopRetries.abort();
     for (const wake of this.waitingForSpace.splice(0)) wake();
     for (const wake of this.waitingForWork.splice(0)) wake();
-    const drained = Promise.all(this.workers);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), DRAIN_TIMEOUT_MS); });
-    if (await Promise.race([drained.then(() => false), timedOut])) {
-      this.logger.error({ left: this.queue.length }, `sending queue not drained after ${DRAIN_TIMEOUT_MS / 1000}s; dropping what is left`);
+    let queuedAtDeadline = 0;
+    const onDeadline = () => {
       const left = this.queue.splice(0);
-      this.telemetry.sendFailed(this.signal, left.reduce((n, e) => n + e.items, 0));
+      queuedAtDeadline = left.reduce((n, e) => n + e.items, 0);
+      this.queued = 0;
+      if (queuedAtDeadline > 0) {
+        this.telemetry.sendFailed(this.signal, queuedAtDeadline);
+        this.shutdownLoss.items += queuedAtDeadline;
+        this.shutdownLoss.requests += left.length;
+      }
+      this.stopAll.abort();
+    };
+    if (deadline?.aborted) onDeadline();
+    else deadline?.addEventListener('abort', onDeadline, { once: true });
+    await Promise.all(this.workers);
+    deadline?.removeEventListener('abort', onDeadline);
+    if (this.cfg.sending_queue.enabled) this.telemetry.queueSize(this.signal, 0);
+    const loss = this.shutdownLoss;
+    if (loss.items > 0) {
+      this.logger.error(
+        { dropped_items: loss.items, dropped_requests: loss.requests, queued_at_deadline: queuedAtDeadline, last_error: loss.lastError || undefined, shutdown_ms: Date.now() - began },
+        `Shutdown: dropped ${loss.items} ${ITEM_NAME[this.signal]} that could not be exported` +
+          (queuedAtDeadline > 0 ? ` (${queuedAtDeadline} were still queued when the shutdown deadline passed)` : ''),
+      );
     }
-    clearTimeout(timer);
-    this.stopAll.abort();
-    await drained;
   }
 }

@@ -1,22 +1,11 @@
 // Loads the OTLP .proto files shipped next to this module's sources (src/collector/pdata/proto/)
-// into one protobufjs Root. The files are located from the repository root, found by walking up
-// from this module until a package.json appears, so it works from dist/ and dist-<tag>/ alike.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// into one protobufjs Root. The files are located from the package root, so it works from dist/
+// and dist-<tag>/ alike.
+import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { packageRoot } from '../../../util/package-root.js';
 
-export function findRepoRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find the Sonde package root (no package.json above ${from})`);
-    dir = up;
-  }
-}
-
-export const PROTO_DIR = join(findRepoRoot(), 'src', 'collector', 'pdata', 'proto');
+export const PROTO_DIR = join(packageRoot(), 'src', 'collector', 'pdata', 'proto');
 
 const FILES = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',

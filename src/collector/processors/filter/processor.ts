@@ -9,7 +9,7 @@ import type {
   InstrumentationScope, Logs, Metrics, Resource, Signal, SignalData, Traces,
 } from '../../pdata/model.js';
 import { mapLogs, mapMetrics, mapSpans, withDataPoints } from '../../pdata/select.js';
-import { countItems } from '../../pdata/util.js';
+import { forwardKept } from '../../internal/processorhelper.js';
 import { ProcessorTelemetry } from '../../internal/selftelemetry.js';
 import type { FilterConfig } from './config.js';
 
@@ -60,11 +60,7 @@ export class FilterProcessor<S extends Signal> {
       }
       throw err;
     }
-    const left = countItems(this.signal, kept);
-    const dropped = countItems(this.signal, data) - left;
-    if (dropped > 0) this.telemetry.dropped(this.signal, dropped);
-    if (left === 0) return;
-    await this.next(kept, ctx);
+    await forwardKept(this.signal, data, kept, this.telemetry, this.next, ctx);
   };
 
   private filter(data: SignalData[S]): SignalData[S] {

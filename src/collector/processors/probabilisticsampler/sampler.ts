@@ -5,8 +5,8 @@
 import type { ConsumeOf, CreateSettings } from '../../component.js';
 import type { AnyValue, Attributes, Logs, Signal, SignalData, Traces } from '../../pdata/model.js';
 import { mapLogs, mapSpans } from '../../pdata/select.js';
-import { countItems } from '../../pdata/util.js';
 import { anyValueToString } from '../../internal/anyvalue.js';
+import { forwardKept } from '../../internal/processorhelper.js';
 import { ProcessorTelemetry } from '../../internal/selftelemetry.js';
 import type { ProbabilisticSamplerConfig } from './config.js';
 
@@ -83,10 +83,6 @@ export class ProbabilisticSampler<S extends Signal> {
     } else {
       throw new Error(`probabilistic_sampler ${this.settings.id.toString()} does not support ${this.signal}`);
     }
-    const left = countItems(this.signal, kept);
-    const dropped = countItems(this.signal, data) - left;
-    if (dropped > 0) this.telemetry.dropped(this.signal, dropped);
-    if (left === 0) return;
-    await this.next(kept, ctx);
+    await forwardKept(this.signal, data, kept, this.telemetry, this.next, ctx);
   };
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ExchangeAssembler, type AssembledExchange } from '../../../capture/exchange-assembler.js';
 import { ConnectionTable } from '../../../capture/connection-table.js';
 import { BpfError, CaptureProbes, type ProbeStats } from '../../../ebpf/index.js';
-import { ExchangeTelemetry } from '../../../telemetry/index.js';
+import { ExchangeTelemetry, ServiceIdentityResolver } from '../../../telemetry/index.js';
 import type { CreateSettings, Host, Lifecycle } from '../../component.js';
 import type { MetricsConsumer, TracesConsumer } from '../../consumer.js';
 import { parseDuration } from '../../internal/duration.js';
@@ -16,7 +16,6 @@ import { compilePatterns, telemetryConfigOf, type EbpfReceiverConfig } from './c
 import { ProcessFilter } from './process-filter.js';
 import { publishEbpfSelfMetrics, type EbpfReceiverSnapshot } from './self-metrics.js';
 
-const NO_KERNEL_STATS: ProbeStats = { payloadEvents: 0, connEvents: 0, dropped: 0, filtered: 0 };
 /** Verdicts of the process filter are re-evaluated this often (pids are reused). */
 const FILTER_REFRESH_MS = 60_000;
 
@@ -36,7 +35,7 @@ export class EbpfReceiver implements Lifecycle {
   private spansInFlight = false;
   private readonly refused = { traces: 0, metrics: 0 };
   private withdrawSelfMetrics?: () => void;
-  private lastKernelStats: ProbeStats = NO_KERNEL_STATS;
+  private lastKernelStats: ProbeStats | undefined;
   /** Why capture is off (required: false on a host that cannot load the probes). */
   disabledReason: string | undefined;
 
@@ -71,12 +70,21 @@ export class EbpfReceiver implements Lifecycle {
         + '  Spans and RED metrics of unmodified services will be missing; OTLP from SDK-instrumented apps still works.');
       return;
     }
-    this.telemetry = new ExchangeTelemetry(telemetryCfg);
+    const identity = new ServiceIdentityResolver();
+    this.telemetry = new ExchangeTelemetry(telemetryCfg, { identity });
+    const table = new ConnectionTable();
+    // Learn who a process is when its connection opens: short-lived clients (curl) are often gone
+    // from /proc by the time their exchange completes.
+    table.onChange((conn, change) => {
+      if (change === 'open' && conn.pid !== undefined && filter.accepts(conn.pid)) identity.identify(conn.pid);
+    });
     this.assembler = new ExchangeAssembler({
-      table: new ConnectionTable(),
+      table,
       maxConnections: cfg.max_connections,
       idleTimeoutMs: parseDuration(cfg.connection_idle_timeout, 'connection_idle_timeout'),
       accept: (conn) => filter.accepts(conn.pid),
+      // A connection recognised as HTTP/2 mid-stream: let the kernel frame it too (header blocks whole, DATA skipped).
+      onHttp2: (cookie) => { this.probes?.markHttp2(cookie); },
     });
     this.probes.onEvents((events) => this.record(this.assembler!.apply(events)));
     this.probes.onError((err) => this.logger.error({ err }, 'ebpf: processing captured records failed; the batch is lost'));

@@ -9,7 +9,8 @@ import type { ExchangeTelemetryStats } from '../../../telemetry/index.js';
 export interface EbpfReceiverSnapshot {
   /** 1 while the probes are loaded, 0 when capture is off (required: false and the host cannot load them). */
   enabled: boolean;
-  kernel: ProbeStats;
+  /** Undefined until the probes were loaded. */
+  kernel?: ProbeStats;
   capture?: ExchangeAssemblerStats;
   connectionsTracked: number;
   telemetry?: ExchangeTelemetryStats;
@@ -30,9 +31,21 @@ interface Spec {
 
 const SPECS: Spec[] = [
   { name: 'sonde_ebpf_capture_enabled', help: 'Whether the receiver\'s eBPF probes are loaded (0: capture is off, see the log for why).', type: 'gauge', labels: [], values: (s) => [[{}, s.enabled ? 1 : 0]] },
-  { name: 'sonde_ebpf_kernel_events_total', help: 'Records the probes emitted in the kernel, by kind.', type: 'counter', labels: ['kind'], values: (s) => [[{ kind: 'payload' }, s.kernel.payloadEvents], [{ kind: 'connection' }, s.kernel.connEvents]] },
-  { name: 'sonde_ebpf_kernel_dropped_total', help: 'Records lost in the kernel because the ring buffer was full.', type: 'counter', labels: [], values: (s) => [[{}, s.kernel.dropped]] },
-  { name: 'sonde_ebpf_kernel_filtered_total', help: 'Payload packets skipped in the kernel by the port and cgroup filters.', type: 'counter', labels: [], values: (s) => [[{}, s.kernel.filtered]] },
+  { name: 'sonde_ebpf_kernel_events_total', help: 'Records the probes emitted in the kernel, by kind.', type: 'counter', labels: ['kind'], values: (s) => (s.kernel ? [[{ kind: 'payload' }, s.kernel.payloadEvents], [{ kind: 'connection' }, s.kernel.connEvents]] : []) },
+  { name: 'sonde_ebpf_kernel_dropped_total', help: 'Records lost in the kernel because the ring buffer was full.', type: 'counter', labels: [], values: (s) => (s.kernel ? [[{}, s.kernel.dropped]] : []) },
+  { name: 'sonde_ebpf_kernel_filtered_total', help: 'Payload packets skipped in the kernel by the port and cgroup filters.', type: 'counter', labels: [], values: (s) => (s.kernel ? [[{}, s.kernel.filtered]] : []) },
+  {
+    name: 'sonde_ebpf_kernel_http2_packets_total', help: 'Packets of HTTP/2 connections walked frame by frame in the kernel.', type: 'counter', labels: [],
+    values: (s) => (s.kernel ? [[{}, s.kernel.h2Packets]] : []),
+  },
+  {
+    name: 'sonde_ebpf_kernel_http2_skipped_bytes_total', help: 'HTTP/2 DATA payload bytes the kernel did not copy (beyond the 5-byte gRPC prefix).', type: 'counter', labels: [],
+    values: (s) => (s.kernel ? [[{}, s.kernel.h2SkippedBytes]] : []),
+  },
+  {
+    name: 'sonde_ebpf_kernel_http2_desyncs_total', help: 'Times the kernel lost an HTTP/2 direction\'s frame boundaries.', type: 'counter', labels: [],
+    values: (s) => (s.kernel ? [[{}, s.kernel.h2Desyncs]] : []),
+  },
   {
     name: 'sonde_ebpf_exchanges_total', help: 'Request/response exchanges reconstructed, by protocol.', type: 'counter', labels: ['protocol'],
     values: (s) => (s.capture ? Object.entries(s.capture.exchanges).map(([protocol, n]) => [{ protocol }, n]) : []),

@@ -6,6 +6,7 @@ import type { Counter } from 'prom-client';
 import type { CreateSettings, Host, Lifecycle } from '../../component.js';
 import type { MetricsConsumer } from '../../consumer.js';
 import { parseDuration } from '../../internal/duration.js';
+import { MetricsFlusher } from '../../internal/metricsflusher.js';
 import { sharedCounter } from '../../internal/selfcounter.js';
 import type { Metrics, ScopeMetrics } from '../../pdata/model.js';
 import type { HostMetricsConfig } from './config.js';
@@ -21,15 +22,17 @@ export class HostMetricsReceiver implements Lifecycle {
   private readonly initialDelayMs: number;
   private readonly state = new Map<string, unknown>();
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly flusher: MetricsFlusher;
   private stopped = false;
   private errors: Counter<'receiver' | 'scraper'> | undefined;
   private bootNs: bigint | undefined;
 
-  constructor(private readonly settings: CreateSettings, private readonly cfg: HostMetricsConfig, private readonly next: MetricsConsumer) {
+  constructor(private readonly settings: CreateSettings, private readonly cfg: HostMetricsConfig, next: MetricsConsumer) {
     this.logger = settings.logger;
     this.intervalMs = parseDuration(cfg.collection_interval, 'collection_interval');
     this.initialDelayMs = parseDuration(cfg.initial_delay, 'initial_delay');
+    this.flusher = new MetricsFlusher(() => this.scrape(), next, (err) => this.logger.warn(
+      { err }, 'hostmetrics: the pipeline refused a scrape; it is dropped (the next scrape carries fresh cumulative values)'));
   }
 
   async start(host: Host): Promise<void> {
@@ -37,7 +40,7 @@ export class HostMetricsReceiver implements Lifecycle {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      if (!this.inFlight) this.inFlight = this.collect().finally(() => { this.inFlight = undefined; });
+      void this.flusher.flush();
       this.timer = setTimeout(tick, this.intervalMs);
     };
     this.timer = setTimeout(tick, this.initialDelayMs);
@@ -68,19 +71,9 @@ export class HostMetricsReceiver implements Lifecycle {
     return { resourceMetrics: [{ resource: { attributes: {}, droppedAttributesCount: 0 }, scopeMetrics, schemaUrl: '' }] };
   }
 
-  private async collect(): Promise<void> {
-    const md = await this.scrape();
-    if (md.resourceMetrics.length === 0) return;
-    try {
-      await this.next.consumeMetrics(md);
-    } catch (err) {
-      this.logger.warn({ err }, 'hostmetrics: the pipeline refused a scrape; it is dropped (the next scrape carries fresh cumulative values)');
-    }
-  }
-
   async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.inFlight;
+    await this.flusher.idle();
   }
 }

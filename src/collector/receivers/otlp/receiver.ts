@@ -294,23 +294,30 @@ export class OtlpReceiver implements Lifecycle {
     });
   }
 
-  async shutdown(): Promise<void> {
+  /** Lets in-flight exports finish, but never hangs shutdown on a stuck client: 5 s, or the service deadline if sooner. */
+  async shutdown(deadline?: AbortSignal): Promise<void> {
     const tasks: Promise<void>[] = [];
+    const whenStuck = (force: () => void) => {
+      const timer = setTimeout(force, 5000);
+      const onDeadline = () => { clearTimeout(timer); force(); };
+      if (deadline?.aborted) onDeadline();
+      else deadline?.addEventListener('abort', onDeadline, { once: true });
+      return () => { clearTimeout(timer); deadline?.removeEventListener('abort', onDeadline); };
+    };
     const g = this.grpcServer;
     if (g) {
       this.grpcServer = undefined;
       tasks.push(new Promise<void>((resolve) => {
-        // Let in-flight exports finish, but never hang shutdown on a stuck client.
-        const timer = setTimeout(() => { g.forceShutdown(); resolve(); }, 5000);
-        g.tryShutdown(() => { clearTimeout(timer); resolve(); });
+        const done = whenStuck(() => { g.forceShutdown(); resolve(); });
+        g.tryShutdown(() => { done(); resolve(); });
       }));
     }
     const h = this.httpServer;
     if (h) {
       this.httpServer = undefined;
       tasks.push(new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { h.closeAllConnections(); }, 5000);
-        h.close(() => { clearTimeout(timer); resolve(); });
+        const done = whenStuck(() => h.closeAllConnections());
+        h.close(() => { done(); resolve(); });
         h.closeIdleConnections();
       }));
     }

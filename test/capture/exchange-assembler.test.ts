@@ -1,0 +1,162 @@
+// ExchangeAssembler on synthetic capture records (no BPF needed): protocol detection, origin and
+// role, non-HTTP connections given up on, process filtering, the h2c upgrade hand-over, idle
+// cleanup and the connection bound. Real-traffic coverage is in test/integration/.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConnectionTable } from '../../src/capture/connection-table.js';
+import { ExchangeAssembler, type ExchangeAssemblerOptions } from '../../src/capture/exchange-assembler.js';
+import type { ConnectionEvent, PayloadEvent } from '../../src/ebpf/index.js';
+
+const EMPTY = new Uint8Array(0);
+const SERVER_PORT = 8080;
+
+/** Records of one connection as seen on the server's socket (ingress = requests). */
+class Conn {
+  private seq = { ingress: 1000, egress: 5000 };
+  ts = 1_000_000_000n;
+  constructor(readonly cookie: bigint, readonly remotePort = 40000 + Number(cookie)) {}
+
+  private base() {
+    return { cookie: this.cookie, sk: this.cookie, family: 4 as const, localAddr: '127.0.0.1', localPort: SERVER_PORT, remoteAddr: '127.0.0.1', remotePort: this.remotePort };
+  }
+
+  /** The server accepted it (SYN_RECV → ESTABLISHED): the agent saw the connection open. */
+  accepted(pid = 4242): ConnectionEvent[] {
+    const state = (oldState: ConnectionEvent['oldState'], newState: ConnectionEvent['newState']): ConnectionEvent =>
+      ({ kind: 'connection', type: 'state', tsNs: (this.ts += 1000n), ...this.base(), oldState, newState, bytesReceived: 0n, bytesSent: 0n, pid });
+    return [state('LISTEN', 'SYN_RECV'), state('SYN_RECV', 'ESTABLISHED')];
+  }
+
+  closed(): ConnectionEvent {
+    return { kind: 'connection', type: 'state', tsNs: (this.ts += 1000n), ...this.base(), oldState: 'LAST_ACK', newState: 'CLOSE', bytesReceived: 0n, bytesSent: 0n };
+  }
+
+  data(direction: 'ingress' | 'egress', bytes: Uint8Array | string, pid?: number): PayloadEvent {
+    const head = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    const seq = this.seq[direction];
+    this.seq[direction] += head.length;
+    return { kind: 'payload', direction, tsNs: (this.ts += 1_000_000n), ...this.base(), pid: direction === 'egress' ? pid : undefined, seq, length: head.length, head, tail: EMPTY };
+  }
+}
+
+const assembler = (opts: ExchangeAssemblerOptions = {}) => new ExchangeAssembler({ table: new ConnectionTable({ procFallback: false }), ...opts });
+/** An assembler that saw connection `cookie` being accepted by pid 4242. */
+function acceptedConnection(cookie: bigint, opts: ExchangeAssemblerOptions = {}): [ExchangeAssembler, Conn] {
+  const a = assembler(opts);
+  const c = new Conn(cookie);
+  a.apply(c.accepted());
+  return [a, c];
+}
+const frame = (type: number, flags: number, stream: number, payload: number[] = []) =>
+  Buffer.from([payload.length >> 16, (payload.length >> 8) & 0xff, payload.length & 0xff, type, flags, stream >> 24, (stream >> 16) & 0xff, (stream >> 8) & 0xff, stream & 0xff, ...payload]);
+const SETTINGS = frame(4, 0, 0);
+
+describe('ExchangeAssembler', () => {
+  it('HTTP/1.1 on a connection seen from its start: one exchange with the server origin', () => {
+    const [a, c] = acceptedConnection(1n);
+    const out = a.apply([
+      c.data('ingress', 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n'),
+      c.data('egress', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 4242),
+    ]);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.exchange.request.target, '/a');
+    assert.deepEqual(out[0]!.origin, { role: 'server', pid: 4242, localAddress: '127.0.0.1', localPort: SERVER_PORT, remoteAddress: '127.0.0.1', remotePort: 40001, family: 4 });
+    assert.equal(a.stats.exchanges.http1, 1);
+  });
+
+  it('a connection that predates the agent: role inferred from the first start line', () => {
+    const a = assembler();
+    const c = new Conn(2n);
+    const out = a.apply([
+      c.data('ingress', 'ody of an earlier request'),
+      c.data('ingress', 'GET /late HTTP/1.1\r\nHost: x\r\n\r\n'),
+      c.data('egress', 'HTTP/1.1 204 No Content\r\n\r\n', 7),
+    ]);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.exchange.request.target, '/late');
+    assert.equal(out[0]!.origin.role, 'server');
+  });
+
+  it('non-HTTP traffic is given up on and never produces exchanges', () => {
+    const [a, c] = acceptedConnection(3n, { detectionBytes: 1000 });
+    const out = a.apply([c.data('ingress', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'), c.data('egress', 'SSH-2.0-OpenSSH\r\n', 1)]);
+    assert.equal(out.length, 0);
+    assert.equal(a.stats.notHttp, 1);
+    // Later HTTP-looking bytes on the same connection are not parsed.
+    assert.equal(a.apply([c.data('ingress', 'GET / HTTP/1.1\r\n\r\n'), c.data('egress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 1)]).length, 0);
+  });
+
+  it('a process the filter refuses is not parsed', () => {
+    const a = assembler({ accept: (conn) => conn.pid !== 666 });
+    const c = new Conn(4n);
+    a.apply(c.accepted(666));
+    const out = a.apply([c.data('ingress', 'GET / HTTP/1.1\r\n\r\n'), c.data('egress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 666)]);
+    assert.equal(out.length, 0);
+    assert.equal(a.stats.filtered, 1);
+  });
+
+  it('requests without a response end as "closed" when the connection closes, and after an idle timeout', () => {
+    const [a, c] = acceptedConnection(5n, { idleTimeoutMs: 1000 });
+    assert.equal(a.apply([c.data('ingress', 'GET /wait HTTP/1.1\r\n\r\n')]).length, 0);
+    const closed = a.apply([c.closed()]);
+    assert.equal(closed.length, 1);
+    assert.equal(closed[0]!.exchange.error, 'closed');
+    assert.equal(a.connectionsTracked, 0);
+
+    const d = new Conn(6n);
+    a.apply(d.accepted());
+    a.apply([d.data('ingress', 'GET /idle HTTP/1.1\r\n\r\n')]);
+    assert.equal(a.sweep(d.ts + 500_000_000n).length, 0, 'not idle yet');
+    const idle = a.sweep(d.ts + 2_000_000_000n);
+    assert.equal(idle.length, 1);
+    assert.equal(idle[0]!.exchange.request.target, '/idle');
+    assert.equal(a.stats.idleClosed, 1);
+  });
+
+  it('h2c: Upgrade + 101 hand the connection to HTTP/2; the request is stream 1 and its response comes as HTTP/2', () => {
+    const [a, c] = acceptedConnection(7n);
+    const up = a.apply([
+      c.data('ingress', 'GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n'),
+      // The 101 and the server's first HTTP/2 frames in one packet.
+      c.data('egress', Buffer.concat([Buffer.from('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'), SETTINGS]), 9),
+    ]);
+    assert.equal(up.length, 0, 'the 101 is not reported as an HTTP/1.1 exchange');
+    assert.equal(a.stats.h2cUpgrades, 1);
+    const out = a.apply([
+      c.data('ingress', Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), SETTINGS])),
+      // HEADERS (:status 200 = static index 8) then DATA "ok" with END_STREAM, on stream 1.
+      c.data('egress', Buffer.concat([frame(1, 0x4, 1, [0x88]), frame(0, 0x1, 1, [0x6f, 0x6b])]), 9),
+    ]);
+    assert.equal(out.length, 1);
+    const x = out[0]!.exchange;
+    assert.equal(x.protocol, 'http2');
+    assert.equal(x.request.method, 'GET');
+    assert.equal(x.request.target, '/up');
+    assert.equal(x.response?.status, 200);
+    assert.equal(x.response?.bodySize, 2);
+    assert.equal(out[0]!.origin.role, 'server');
+  });
+
+  it('HTTP/2 with prior knowledge is detected from the preface', () => {
+    const [a, c] = acceptedConnection(8n);
+    // HEADERS: :method GET (2), :scheme http (6), :path / (4), END_STREAM|END_HEADERS.
+    const out = a.apply([
+      c.data('ingress', Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), SETTINGS, frame(1, 0x5, 1, [0x82, 0x86, 0x84])])),
+      c.data('egress', Buffer.concat([SETTINGS, frame(1, 0x5, 1, [0x88])]), 3),
+    ]);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.exchange.request.target, '/');
+    assert.equal(out[0]!.exchange.response?.status, 200);
+    assert.equal(a.stats.exchanges.http2, 1);
+  });
+
+  it('holds at most maxConnections parsers', () => {
+    const a = assembler({ maxConnections: 2 });
+    for (const cookie of [10n, 11n, 12n]) {
+      const c = new Conn(cookie);
+      a.apply([...c.accepted(), c.data('ingress', 'GET / HTTP/1.1\r\n\r\n')]);
+    }
+    assert.equal(a.connectionsTracked, 2);
+    assert.equal(a.stats.evicted, 1);
+  });
+});
