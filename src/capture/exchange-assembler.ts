@@ -34,7 +34,7 @@ export interface AssembledExchange {
 export interface ExchangeAssemblerOptions {
   /** The connection table to apply records to. Default: a new ConnectionTable with its defaults. */
   table?: ConnectionTable;
-  /** Connections with a parser at once; beyond it the oldest is closed (counted). Default 16384. */
+  /** Connections with a parser at once; beyond it the least recently active is closed (counted). Default 16384. */
   maxConnections?: number;
   /** Payload bytes (both directions) a connection may carry without a recognised protocol before it is given up on. Default 16384. */
   detectionBytes?: number;
@@ -183,6 +183,10 @@ export class ExchangeAssembler {
     if (!t) {
       if (conn.closeTsNs !== undefined) { this.stats.lateRecords++; return; }
       t = this.track(conn, e);
+    } else {
+      // Most recently active last: the map's first entry is the one to evict.
+      this.tracked.delete(e.cookie);
+      this.tracked.set(e.cookie, t);
     }
     t.lastSeenNs = e.tsNs;
     if (t.phase === 'ignored') return;

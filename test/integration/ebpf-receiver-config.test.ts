@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../../src/collector/config/config.js';
 import { DEFAULT_CONFIG_YAML } from '../../src/collector/config/default.js';
+import { CapturedProcessIdentity } from '../../src/collector/receivers/ebpf/identity.js';
 import { Service } from '../../src/collector/service/service.js';
 import { quietLogger, selfMetric } from '../collector/helpers.js';
 
@@ -74,5 +75,22 @@ describe('ebpf receiver config', () => {
     for (const signal of ['traces', 'metrics']) {
       assert.ok(svc.config.pipelines.find((p) => p.signal === signal)!.receivers.includes('ebpf'), signal);
     }
+  });
+});
+
+describe('identity of captured processes', () => {
+  it('a process gone from /proc keeps the name the kernel gave its connection', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const gone = spawnSync('true').pid!; // exited: /proc/<pid> no longer exists
+    const identity = new CapturedProcessIdentity();
+    assert.match(identity.identify(gone).serviceName, /^unknown_service:/);
+    identity.seen(gone, 'curl');
+    const id = identity.identify(gone);
+    assert.equal(id.serviceName, 'curl');
+    assert.equal(id.resource.attributes['service.name'], 'curl');
+    assert.equal(id.resource.attributes['process.pid'], gone);
+    // A live process keeps what /proc says.
+    identity.seen(process.pid, 'other-name');
+    assert.notEqual(identity.identify(process.pid).serviceName, 'other-name');
   });
 });

@@ -1,5 +1,6 @@
 // Which processes the ebpf receiver reports: an exe_path filter keeps one server's spans and drops
-// another's (and curl's); the agent's own requests are never reported, whatever the filter.
+// another's (and curl's); the agent's own requests are never reported, whatever the filter. And a
+// pipeline that refuses everything: counted, logged, and the receiver keeps going.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SpanKind } from '../../src/collector/pdata/model.js';
 import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
-import { attr, curl, freePort, startAgent, startNodeApp, startPythonHttp, type Agent, type Child } from './harness.js';
+import {
+  attr, curl, freePort, startAgent, startNodeApp, startPythonHttp, waitFor, withNodeAppAndAgent, type Agent, type Child,
+} from './harness.js';
+import { selfMetric } from '../collector/helpers.js';
 
 const skip = bpfUnavailableReason() !== undefined && process.env.SONDE_REQUIRE_BPF !== '1' ? 'no BPF' : false;
 
@@ -40,5 +44,20 @@ describe('process filters', { skip }, () => {
       await agent?.stop();
       for (const c of children) await c.stop();
     }
+  });
+});
+
+describe('a pipeline that refuses every batch', { skip }, () => {
+  it('refusals are counted and the receiver keeps capturing', async (t) => {
+    if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
+    await withNodeAppAndAgent('http-server', ['127.0.0.1'], async ({ agent, port }) => {
+      const svc = agent.service;
+      await curl('-o', '/dev/null', `http://127.0.0.1:${port}/refused/1`);
+      await waitFor('a refused traces batch', async () => (await selfMetric(svc, 'sonde_ebpf_refused_batches_total', { signal: 'traces' })) >= 1);
+      await waitFor('a refused metrics batch', async () => (await selfMetric(svc, 'sonde_ebpf_refused_batches_total', { signal: 'metrics' })) >= 1);
+      await curl('-o', '/dev/null', `http://127.0.0.1:${port}/refused/2`);
+      await waitFor('both exchanges captured', async () => (await selfMetric(svc, 'sonde_ebpf_exchanges_total', { protocol: 'http1' })) >= 4);
+      assert.equal(agent.sink.spans().length, 0);
+    }, { refuse: true });
   });
 });

@@ -1,12 +1,15 @@
 // HTTP/2 and gRPC captured by the ebpf receiver: @grpc/grpc-js server and client (unary OK, error
 // statuses, server streaming, deadline exceeded, 50 concurrent calls on one connection, a
-// traceparent in metadata), Python grpcio (Debian's C-core stack) as server and as client, and a
-// Node http2 server queried by curl --http2-prior-knowledge.
+// traceparent in metadata), Python grpcio (Debian's C-core stack) as server and as client, a
+// Node http2 server queried by curl --http2-prior-knowledge, h2c via Upgrade, and a gRPC channel
+// opened before the agent started.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind, StatusCode } from '../../src/collector/pdata/model.js';
 import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
-import { appPath, attr, curl, run, startAgent, startChild, startNodeApp, waitFor, waitForOutput, type Agent, type Child, type SeenSpan } from './harness.js';
+import {
+  appPath, attr, curl, run, startAgent, startChild, startNodeApp, waitFor, waitForOutput, withNodeAppAndAgent, type Agent, type Child, type SeenSpan,
+} from './harness.js';
 
 const skip = bpfUnavailableReason() !== undefined && process.env.SONDE_REQUIRE_BPF !== '1' ? 'no BPF' : false;
 const PYTHON = '/usr/bin/python3';
@@ -146,8 +149,12 @@ describe('grpc-js server and client', { skip }, () => {
 describe('Python grpcio (C core) as server and as client', { skip }, () => {
   it('grpc-js → python server, python client → grpc-js server', async (t) => {
     if (!bpfOrSkip(t) || !toolOrSkip(t, PYTHON)) return;
-    const probe = await run(PYTHON, ['-c', 'import grpc']);
-    if (probe.code !== 0 && !toolOrSkip(t, 'python3-grpcio-missing', 'apt-get install python3-grpcio')) return;
+    if ((await run(PYTHON, ['-c', 'import grpc'])).code !== 0) {
+      const why = `${PYTHON} cannot import grpc (apt-get install python3-grpcio)`;
+      if (process.env.SONDE_REQUIRE_TOOLS === '1') throw new Error(`python3-grpcio required (SONDE_REQUIRE_TOOLS=1): ${why}`);
+      t.skip(`skip: ${why}`);
+      return;
+    }
     const pyServer = startChild(PYTHON, ['-u', '-c', PY_SERVER]);
     let jsServer: Child | undefined;
     let agent: Agent | undefined;
@@ -196,10 +203,7 @@ describe('Python grpcio (C core) as server and as client', { skip }, () => {
 describe('Node http2 server and curl --http2-prior-knowledge', { skip }, () => {
   it('non-gRPC HTTP/2 becomes HTTP spans and HTTP metrics', async (t) => {
     if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
-    const { child, port } = await startNodeApp('http2-server', []);
-    let agent: Agent | undefined;
-    try {
-      agent = await startAgent([port]);
+    await withNodeAppAndAgent('http2-server', [], async ({ agent, child, port }) => {
       await curl('--http2-prior-knowledge', '-o', '/dev/null', `http://127.0.0.1:${port}/items/7`);
       await curl('--http2-prior-knowledge', '-o', '/dev/null', `http://127.0.0.1:${port}/status/503`);
       const spans = await agent.spansWhere('http2 server spans', (s) => s.filter((x) => x.kind === SpanKind.SERVER).length >= 2);
@@ -212,12 +216,56 @@ describe('Node http2 server and curl --http2-prior-knowledge', { skip }, () => {
       assert.equal(failed.status.code, StatusCode.ERROR);
       const curlSpan = spans.find((s) => s.kind === SpanKind.CLIENT && attr(s, 'url.path') === '/items/7')!;
       assert.equal(ok.parentSpanId, curlSpan.spanId);
-      const point = await waitFor('HTTP/2 in http.server.request.duration', () => agent!.sink.histogram('http.server.request.duration')
+      const point = await waitFor('HTTP/2 in http.server.request.duration', () => agent.sink.histogram('http.server.request.duration')
         .find((p) => p.attributes['network.protocol.version'] === '2' && p.attributes['http.response.status_code'] === 503));
       assert.equal(point.count, 1);
+    });
+  });
+});
+
+describe('h2c via HTTP/1.1 Upgrade (curl --http2)', { skip }, () => {
+  it('the upgraded request is one HTTP/2 exchange with its HTTP/2 response', async (t) => {
+    if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
+    await withNodeAppAndAgent('h2c-upgrade-server', [], async ({ agent, port }) => {
+      const r = await curl('--http2', `http://127.0.0.1:${port}/upgraded`);
+      assert.equal(r.stdout, 'ok\n');
+      const spans = await agent.spansWhere('server and client span of /upgraded', (s) => s.filter((x) => attr(x, 'url.path') === '/upgraded').length >= 2);
+      const up = spans.filter((x) => attr(x, 'url.path') === '/upgraded');
+      assert.equal(up.length, 2, 'one exchange per side: the 101 is not reported separately');
+      for (const s of up) {
+        assert.equal(s.name, 'GET /upgraded');
+        assert.equal(attr(s, 'http.response.status_code'), 200);
+        assert.equal(attr(s, 'network.protocol.version'), '2');
+        assert.equal(attr(s, 'http.response.body.size'), 3);
+      }
+      assert.deepEqual(up.map((s) => s.kind).sort(), [SpanKind.SERVER, SpanKind.CLIENT].sort());
+    });
+  });
+});
+
+describe('gRPC on a connection opened before the agent started', { skip }, () => {
+  it('later calls are recovered from what HPACK still allows (literal :path, static statuses)', async (t) => {
+    if (!bpfOrSkip(t)) return;
+    const { child: server, port } = await startNodeApp('grpc-js-server', []);
+    const client = startChild(process.execPath, [appPath('grpc-js-client'), String(port), 'preopen']);
+    let agent: Agent | undefined;
+    try {
+      await waitForOutput(client, /connected/);
+      agent = await startAgent([port]);
+      client.proc.kill('SIGUSR2');
+      await waitForOutput(client, /done 0,5/);
+      const spans = await agent.spansWhere('Fail server span', (s) => rpcSpans(s, 'Fail', SpanKind.SERVER).length === 1);
+      const fail = rpcSpans(spans, 'Fail', SpanKind.SERVER)[0]!;
+      assert.equal(fail.name, 'sonde.test.Echo/Fail');
+      assert.equal(fail.resource['process.pid'], server.pid);
+      // Whatever else was recovered must be right: a status, when present, is the real one.
+      const status = attr(fail, 'rpc.grpc.status_code');
+      assert.ok(status === undefined || status === 5, `status ${status}`);
+      for (const s of agent.sink.spans()) assert.ok(['Fail', 'Echo'].includes(String(attr(s, 'rpc.method'))), `unexpected span ${s.name}`);
     } finally {
       await agent?.stop();
-      await child.stop();
+      await client.stop();
+      await server.stop();
     }
   });
 });

@@ -9,6 +9,7 @@ import type { ExporterFactory } from '../../src/collector/component.js';
 import { makeRegistry } from '../../src/collector/components.js';
 import { connectorFactories } from '../../src/collector/connectors/index.js';
 import { exporterFactories } from '../../src/collector/exporters/index.js';
+import { ConsumerError } from '../../src/collector/consumer.js';
 import { asComponent } from '../../src/collector/internal/consumers.js';
 import type { AnyValue, Attributes, HistogramDataPoint, Metrics, Span, Traces } from '../../src/collector/pdata/model.js';
 import { processorFactories } from '../../src/collector/processors/index.js';
@@ -47,11 +48,13 @@ export class Sink {
   }
 }
 
-function sinkFactory(sink: Sink): ExporterFactory {
+/** `sink: { refuse: true }` refuses every batch (a pipeline that is down). */
+function sinkFactory(sink: Sink): ExporterFactory<{ refuse: boolean }> {
   return {
-    kind: 'exporter', type: 'sink', signals: ['traces', 'metrics'], createDefaultConfig: () => ({}),
-    createExporter: (_s, _cfg, signal) => asComponent(signal, {
+    kind: 'exporter', type: 'sink', signals: ['traces', 'metrics'], createDefaultConfig: () => ({ refuse: false }),
+    createExporter: (_s, cfg, signal) => asComponent(signal, {
       consume: async (d) => {
+        if (cfg.refuse) throw ConsumerError.retryable('sink refuses (test)');
         if (signal === 'traces') sink.traces.push(d as Traces);
         else sink.metrics.push(d as Metrics);
       },
@@ -74,7 +77,7 @@ export interface Agent {
  * every 200 ms) into a sink. `ebpfExtra` adds YAML lines under the receiver (indented by 4),
  * `extraExporters` more exporters for the metrics pipeline (e.g. prometheus).
  */
-export async function startAgent(ports: number[], opts: { ebpfExtra?: string; exportersYaml?: string; metricsExporters?: string[] } = {}): Promise<Agent> {
+export async function startAgent(ports: number[], opts: { ebpfExtra?: string; exportersYaml?: string; metricsExporters?: string[]; refuse?: boolean } = {}): Promise<Agent> {
   const sink = new Sink();
   const registry = makeRegistry({
     receiver: receiverFactories, processor: processorFactories, connector: connectorFactories,
@@ -88,7 +91,7 @@ receivers:
     metrics_interval: 200ms
 ${opts.ebpfExtra ?? ''}
 exporters:
-  sink: {}
+  sink: { refuse: ${opts.refuse ?? false} }
 ${opts.exportersYaml ?? ''}
 service:
   pipelines:
@@ -183,4 +186,22 @@ export async function startPythonHttp(host: string, port: number, cwd: string): 
   const child = startChild('/usr/bin/python3', ['-u', '-m', 'http.server', String(port), '--bind', host], { cwd });
   await waitForOutput(child, /Serving HTTP/);
   return child;
+}
+
+/**
+ * Runs `fn` with a Node app from test/integration/apps and an agent capturing its port; both are
+ * stopped afterwards, whatever happens.
+ */
+export async function withNodeAppAndAgent(
+  name: string, args: string[], fn: (ctx: { agent: Agent; child: Child; port: number }) => Promise<void>, agentOpts: Parameters<typeof startAgent>[1] = {},
+): Promise<void> {
+  const { child, port } = await startNodeApp(name, args);
+  let agent: Agent | undefined;
+  try {
+    agent = await startAgent([port], agentOpts);
+    await fn({ agent, child, port });
+  } finally {
+    await agent?.stop();
+    await child.stop();
+  }
 }

@@ -1,5 +1,5 @@
 // Node `http` server and clients captured by the ebpf receiver: keep-alive, pipelining, 404/500,
-// a 1 MB POST, a chunked response, 100 concurrent clients counted exactly once (spans and
+// a 1 MB POST, a chunked response, HEAD and 100 Continue, 100 concurrent clients counted exactly once (spans and
 // metrics), a connection opened before the agent started, IPv6, and the Prometheus endpoint.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { SpanKind, StatusCode } from '../../src/collector/pdata/model.js';
 import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
 import {
-  appPath, attr, curl, run, startAgent, startChild, startNodeApp, waitFor, waitForOutput, type Agent, type Child, type SeenSpan,
+  appPath, attr, curl, run, startAgent, startChild, startNodeApp, waitFor, waitForOutput, withNodeAppAndAgent, type Agent, type Child, type SeenSpan,
 } from './harness.js';
 
 const noBpf = bpfUnavailableReason() !== undefined && process.env.SONDE_REQUIRE_BPF !== '1';
@@ -95,6 +95,23 @@ describe('Node http server captured by the ebpf receiver', { skip: noBpf ? 'no B
     assert.ok(s.endTimeUnixNano - s.startTimeUnixNano >= 15_000_000n, `duration ${s.endTimeUnixNano - s.startTimeUnixNano} ns`);
   });
 
+  it('HEAD without a body, then the next request on the same connection; 100 Continue skipped', async (t) => {
+    if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
+    await curl('-o', '/dev/null', '-I', `http://127.0.0.1:${port}/head`, '--next', '-o', '/dev/null', `http://127.0.0.1:${port}/after-head`);
+    await curl('-o', '/dev/null', '-H', 'Expect: 100-continue', '--data-binary', 'twelve bytes', `http://127.0.0.1:${port}/continue`);
+    const spans = await agent.spansWhere('HEAD, follow-up and 100-continue spans', (s) => ['/head', '/after-head', '/continue'].every((p) => serverSpans(s, p).length === 1));
+    const head = serverSpans(spans, '/head')[0]!;
+    const after = serverSpans(spans, '/after-head')[0]!;
+    assert.equal(attr(head, 'http.request.method'), 'HEAD');
+    assert.equal(attr(head, 'http.response.status_code'), 200);
+    assert.equal(attr(head, 'http.response.body.size'), 0);
+    assert.equal(attr(after, 'http.response.body.size'), 3, 'the HEAD response\'s Content-Length did not swallow the next response');
+    assert.equal(attr(after, 'network.peer.port'), attr(head, 'network.peer.port'), 'same connection');
+    const cont = serverSpans(spans, '/continue')[0]!;
+    assert.equal(attr(cont, 'http.response.status_code'), 200, 'the final status, not the interim 100');
+    assert.equal(attr(cont, 'http.request.body.size'), 12);
+  });
+
   it('100 concurrent clients: every request counted exactly once, in spans and metrics', async (t) => {
     if (!bpfOrSkip(t)) return;
     const r = await run(process.execPath, [appPath('http-client'), 'concurrent', '100', `http://127.0.0.1:${port}/burst`]);
@@ -126,10 +143,7 @@ describe('Node http server captured by the ebpf receiver', { skip: noBpf ? 'no B
 describe('IPv6: a Node server on ::1', { skip: noBpf ? 'no BPF' : false }, () => {
   it('is captured with IPv6 addresses', async (t) => {
     if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl')) return;
-    const { child, port } = await startNodeApp('http-server', ['::1']);
-    let agent: Agent | undefined;
-    try {
-      agent = await startAgent([port]);
+    await withNodeAppAndAgent('http-server', ['::1'], async ({ agent, port }) => {
       await curl('-o', '/dev/null', `http://[::1]:${port}/v6`);
       const spans = await agent.spansWhere('v6 server span', (s) => serverSpans(s, '/v6').length === 1);
       const s = serverSpans(spans, '/v6')[0]!;
@@ -137,9 +151,6 @@ describe('IPv6: a Node server on ::1', { skip: noBpf ? 'no BPF' : false }, () =>
       assert.equal(attr(s, 'network.peer.address'), '::1');
       assert.equal(attr(s, 'network.type'), 'ipv6');
       assert.equal(attr(s, 'server.port'), port);
-    } finally {
-      await agent?.stop();
-      await child.stop();
-    }
+    });
   });
 });

@@ -1,7 +1,7 @@
 // nginx (run as root with its own config in a temp dir) serving a static file with sendfile and
 // proxying to a Node upstream, curl as the client: server and client spans on both hops, one trace.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,8 +48,8 @@ describe('nginx: static file and reverse proxy', { skip }, () => {
   let upstreamPort: number;
   const bytes = 200_000;
 
-  before(async (t) => {
-    if (bpfUnavailableReason() || !toolOrSkip(t as never, NGINX)) return;
+  before(async () => {
+    if (bpfUnavailableReason() || !existsSync(NGINX)) return; // the tests skip (or fail when required) themselves
     const dir = mkdtempSync(join(tmpdir(), 'sonde-nginx-'));
     mkdirSync(join(dir, 'www'));
     writeFileSync(join(dir, 'www', 'big.bin'), Buffer.alloc(bytes, 'z'));

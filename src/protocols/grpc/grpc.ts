@@ -82,6 +82,11 @@ export class GrpcMessageCounter {
     }
   }
 
+  /** The bytes so far end exactly at a message boundary. */
+  get atBoundary(): boolean {
+    return this.prefixFilled === 0 && this.bodyRemaining === 0;
+  }
+
   skip(n: number): void {
     if (!this.exact) return;
     if (this.prefixFilled > 0 || n > this.bodyRemaining) {

@@ -52,8 +52,25 @@ export interface Http2ConnectionStats {
   /** Streams whose :method or :path could not be decoded: no Exchange emitted for them. */
   undecodableStreams: number;
   exchanges: number;
+  /** Streams reported as gRPC without a decodable content-type (mid-stream join), see looksLikeUnlabelledGrpc. */
+  grpcInferred: number;
   protocolErrors: number;
   overlapBytes: number;
+}
+
+const GRPC_PATH = /^\/[^/]+\/[^/]+$/;
+
+/**
+ * A stream whose content-type was among the fields HPACK could not resolve (joined mid-stream) is
+ * gRPC when everything that is known says so: POST to `/Service/Method`, and request DATA that is
+ * exactly a sequence of length-prefixed messages (5-byte prefix + declared length, ending on a
+ * message boundary). Random bodies essentially never frame exactly.
+ */
+function looksLikeUnlabelledGrpc(s: Http2Stream): boolean {
+  if (!s.requestHeadersIncomplete || s.method !== 'POST' || !GRPC_PATH.test(s.target ?? '')) return false;
+  if (s.requestHeaders.some(([n]) => n === 'content-type')) return false; // a known, non-gRPC content-type
+  const m = s.requestMessages;
+  return m.exact && m.messages > 0 && m.atBoundary && s.requestBody === m.messageBytes + 5 * m.messages;
 }
 
 /** Request headers we keep (lowercase). Credentials are never in this list. */
@@ -73,6 +90,8 @@ interface Http2Stream {
   startNs: bigint;
   requestEndNs: bigint;
   grpc: boolean;
+  /** Some request header fields could not be decoded (HPACK desynchronised): content-type may be among them. */
+  requestHeadersIncomplete?: boolean;
   status?: number;
   responseHeaders: HeaderList;
   responseSeen: boolean;
@@ -161,7 +180,7 @@ export class Http2Connection {
   private readonly out: Exchange[] = [];
   private counters = {
     headerBlocks: 0, headerBlocksLost: 0, streamsOpened: 0, streamsEvicted: 0, orphanHeaders: 0,
-    undecodableStreams: 0, exchanges: 0, protocolErrors: 0, overlapBytes: 0,
+    undecodableStreams: 0, exchanges: 0, protocolErrors: 0, overlapBytes: 0, grpcInferred: 0,
   };
 
   constructor(options: Http2ConnectionOptions = {}) {
@@ -368,18 +387,21 @@ export class Http2Connection {
     d.pendingBlock = undefined;
     this.counters.headerBlocks++;
     let fields: HeaderList = [];
+    let incomplete = block.lost;
     if (block.lost) {
       this.counters.headerBlocksLost++;
       d.hpack.markDesynchronised();
     } else {
       const bytes = block.chunks.length === 1 ? block.chunks[0]! : concatBytes(block.chunks, block.size);
-      fields = d.hpack.decode(bytes).fields;
+      const decoded = d.hpack.decode(bytes);
+      fields = decoded.fields;
+      incomplete = decoded.unresolved > 0;
     }
     if (block.promisedId !== 0) this.onPushPromise(block, fields);
-    else this.onHeaders(d.dir, block, fields, endNs);
+    else this.onHeaders(d.dir, block, fields, endNs, incomplete);
   }
 
-  private onHeaders(dir: Direction, block: PendingHeaderBlock, fields: HeaderList, endNs: bigint): void {
+  private onHeaders(dir: Direction, block: PendingHeaderBlock, fields: HeaderList, endNs: bigint, incomplete = false): void {
     if (this.clientDirection === undefined) {
       if (fields.some(([n]) => n === ':method')) this.clientDirection = dir;
       else if (fields.some(([n]) => n === ':status')) this.clientDirection = other(dir);
@@ -392,7 +414,10 @@ export class Http2Connection {
     let s = this.streams.get(block.streamId);
     if (isRequest) {
       if (!s) s = this.openStream(block.streamId, block.startNs);
-      if (!s.requestSeen) this.applyRequestHeaders(s, fields);
+      if (!s.requestSeen) {
+        this.applyRequestHeaders(s, fields);
+        s.requestHeadersIncomplete = incomplete;
+      }
       if (block.endStream) this.endStreamSide(s, true, endNs);
       return;
     }
@@ -471,6 +496,10 @@ export class Http2Connection {
     if (s.method === undefined || s.target === undefined) {
       this.counters.undecodableStreams++;
       return;
+    }
+    if (!s.grpc && looksLikeUnlabelledGrpc(s)) {
+      s.grpc = true;
+      this.counters.grpcInferred++;
     }
     const exchange: Exchange = {
       protocol: s.grpc ? 'grpc' : 'http2',

@@ -1,6 +1,8 @@
 // A @grpc/grpc-js client for the integration tests (child process), no generated code:
-//   node grpc-js-client.js PORT unary|fail|boom|stream|deadline|concurrent [TRACEPARENT]
+//   node grpc-js-client.js PORT unary|fail|boom|stream|deadline|concurrent|preopen [TRACEPARENT]
 // Each run opens one channel (one HTTP/2 connection). Prints "done <grpc status codes>".
+// preopen: one Echo call, prints "connected", then on SIGUSR2 calls Fail and Echo on the same
+// connection (for an agent started in between).
 import * as grpc from '@grpc/grpc-js';
 
 const [portText, mode, traceparent] = process.argv.slice(2);
@@ -35,6 +37,15 @@ async function main(): Promise<void> {
     case 'stream': codes = [await stream()]; break;
     case 'deadline': codes = [await unary('Slow', 100)]; break;
     case 'concurrent': codes = await Promise.all(Array.from({ length: 50 }, () => unary('Echo'))); break;
+    case 'preopen':
+      codes = [await unary('Echo')];
+      console.log('connected');
+      await new Promise<void>((r) => {
+        const keepAlive = setInterval(() => {}, 1000); // a signal listener alone does not keep Node running
+        process.once('SIGUSR2', () => { clearInterval(keepAlive); r(); });
+      });
+      codes.push(await unary('Fail'), await unary('Echo'));
+      break;
     default: throw new Error(`unknown mode ${mode}`);
   }
   // Let the last frames (trailers, RST_STREAM) reach the wire before the connection closes.

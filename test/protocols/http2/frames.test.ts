@@ -207,3 +207,29 @@ test('detection helpers', () => {
   assert.equal(looksLikeHttp2Frames(new Uint8Array(4)), false);
 });
 
+
+test('mid-stream join: a stream whose content-type is an unknown dynamic reference is gRPC only when its DATA frames exactly as gRPC messages', () => {
+  const run = (body: Uint8Array) => {
+    const enc = new TestHpackEncoder();
+    // Before the join: the client's first call put content-type into its dynamic table.
+    enc.encode([[':method', 'POST'], [':path', '/pkg.Svc/First'], ['content-type', 'application/grpc']]);
+    const req = enc.encode([[':method', 'POST'], [':path', '/pkg.Svc/Second'], ['content-type', 'application/grpc']], 'without');
+    const client = concatBytes([frame(1, 0x4, 3, req), frame(0, 0x1, 3, body), frame(8, 0, 0, [0, 0, 1, 0])]);
+    const server = concatBytes([frame(1, 0x4, 3, [0x88]), frame(0, 0, 3, grpcMessage([9])), frame(1, 0x5, 3, new TestHpackEncoder().encode([['grpc-status', '0']], 'without'))]);
+    const conn = new Http2Connection({ role: 'server', seenFromStart: false });
+    const seg = (b: Uint8Array, ts: bigint): CapturedSegment => ({ offset: 0, length: b.length, head: b, tail: new Uint8Array(0), timestampNs: ts });
+    const out = [...conn.push('ingress', seg(client, 1n)), ...conn.push('egress', seg(server, 2n)), ...conn.close(3n)];
+    return { out, conn };
+  };
+  const grpc = run(concatBytes([grpcMessage([1, 2, 3]), grpcMessage([4])]));
+  assert.equal(grpc.out.length, 1);
+  assert.equal(grpc.out[0]!.request.target, '/pkg.Svc/Second');
+  assert.equal(grpc.out[0]!.protocol, 'grpc');
+  assert.deepEqual(grpc.out[0]!.messages, { sent: 2, received: 1 });
+  assert.equal(grpc.out[0]!.response?.grpcStatus, 0);
+  assert.equal(grpc.conn.stats.grpcInferred, 1);
+  // The same request with a body that is not length-prefixed messages stays plain HTTP/2.
+  const plain = run(new TextEncoder().encode('{"not":"grpc"}'));
+  assert.equal(plain.out[0]!.protocol, 'http2');
+  assert.equal(plain.conn.stats.grpcInferred, 0);
+});

@@ -8,16 +8,18 @@ import type { Logger } from 'pino';
 import { ExchangeAssembler, type AssembledExchange } from '../../../capture/exchange-assembler.js';
 import { ConnectionTable } from '../../../capture/connection-table.js';
 import { BpfError, CaptureProbes, type ProbeStats } from '../../../ebpf/index.js';
-import { ExchangeTelemetry, ServiceIdentityResolver } from '../../../telemetry/index.js';
+import { ExchangeTelemetry } from '../../../telemetry/index.js';
 import type { CreateSettings, Host, Lifecycle } from '../../component.js';
 import type { MetricsConsumer, TracesConsumer } from '../../consumer.js';
 import { parseDuration } from '../../internal/duration.js';
 import { compilePatterns, telemetryConfigOf, type EbpfReceiverConfig } from './config.js';
+import { CapturedProcessIdentity } from './identity.js';
 import { ProcessFilter } from './process-filter.js';
 import { publishEbpfSelfMetrics, type EbpfReceiverSnapshot } from './self-metrics.js';
 
 /** Verdicts of the process filter are re-evaluated this often (pids are reused). */
 const FILTER_REFRESH_MS = 60_000;
+const REFUSAL_LOG_MS = 10_000;
 
 export interface EbpfNext {
   traces?: TracesConsumer;
@@ -34,10 +36,9 @@ export class EbpfReceiver implements Lifecycle {
   private inFlight = new Set<Promise<void>>();
   private spansInFlight = false;
   private readonly refused = { traces: 0, metrics: 0 };
+  private readonly lastRefusalLogMs = { traces: -Infinity, metrics: -Infinity };
   private withdrawSelfMetrics?: () => void;
   private lastKernelStats: ProbeStats | undefined;
-  /** Why capture is off (required: false on a host that cannot load the probes). */
-  disabledReason: string | undefined;
 
   constructor(settings: CreateSettings, private readonly cfg: EbpfReceiverConfig, private readonly next: EbpfNext) {
     this.logger = settings.logger;
@@ -64,19 +65,18 @@ export class EbpfReceiver implements Lifecycle {
       });
     } catch (err) {
       if (cfg.required || !(err instanceof BpfError)) throw err;
-      this.disabledReason = err.message;
       this.logger.warn({ err }, 'eBPF capture is off; the other receivers keep running');
       console.error(`sonde: eBPF capture (receiver "${this.id}") is OFF: ${err.message}\n`
         + '  Spans and RED metrics of unmodified services will be missing; OTLP from SDK-instrumented apps still works.');
       return;
     }
-    const identity = new ServiceIdentityResolver();
+    const identity = new CapturedProcessIdentity();
     this.telemetry = new ExchangeTelemetry(telemetryCfg, { identity });
     const table = new ConnectionTable();
     // Learn who a process is when its connection opens: short-lived clients (curl) are often gone
     // from /proc by the time their exchange completes.
     table.onChange((conn, change) => {
-      if (change === 'open' && conn.pid !== undefined && filter.accepts(conn.pid)) identity.identify(conn.pid);
+      if (change === 'open' && conn.pid !== undefined && filter.accepts(conn.pid)) identity.seen(conn.pid, conn.comm);
     });
     this.assembler = new ExchangeAssembler({
       table,
@@ -125,7 +125,11 @@ export class EbpfReceiver implements Lifecycle {
   private send(signal: 'traces' | 'metrics', consume: () => Promise<void>): Promise<void> {
     const p = consume().catch((err: unknown) => {
       this.refused[signal]++;
-      this.logger.warn({ err, signal }, `ebpf: the pipeline refused a batch of ${signal}; it is dropped`);
+      // A pipeline that is down refuses every flush: say so once per REFUSAL_LOG_MS, with the count.
+      const now = Date.now();
+      if (now - this.lastRefusalLogMs[signal] < REFUSAL_LOG_MS) return;
+      this.lastRefusalLogMs[signal] = now;
+      this.logger.warn({ err, signal, refused_total: this.refused[signal] }, `ebpf: the pipeline refused a batch of ${signal}; it is dropped (counted in sonde_ebpf_refused_batches_total)`);
     });
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
