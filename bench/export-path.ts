@@ -6,10 +6,14 @@
 // CPU µs per span (minus the CPU spent building the spans, which is the receiver's cost, not the
 // export path's), peak RSS and peak heap.
 //
-//   node dist/bench/export-path.js [--rate 20000] [--seconds 10] [--flush-ms 100] [--services 8]
+//   node dist/bench/export-path.js [--rate 20000] [--seconds 10] [--flush-ms 100] [--gen-ms 10] [--services 8]
 //   node --cpu-prof --cpu-prof-dir /tmp/prof dist/bench/export-path.js ...   # hot spots
+//   node dist/bench/export-path.js --encode-only [--spans 8192] [--rounds 30]
+//     # only the encoder, on one request of that shape: µs per span, bytes, the longest event-loop
+//     # stall of the sliced (async) encoder
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
@@ -18,6 +22,7 @@ import type { Lifecycle, ReceiverFactory } from '../src/collector/component.js';
 import { defaultRegistry } from '../src/collector/components.js';
 import type { Consumer } from '../src/collector/consumer.js';
 import type { Attributes, Resource, Span, Traces } from '../src/collector/pdata/model.js';
+import * as otlp from '../src/collector/pdata/otlp.js';
 import { decodeRequest, encodeResponse } from '../src/collector/pdata/otlp.js';
 import { countSpans } from '../src/collector/pdata/util.js';
 import { Service } from '../src/collector/service/service.js';
@@ -83,6 +88,7 @@ async function main(): Promise<void> {
   const RATE = arg('rate', 20_000); // spans/s
   const SECONDS = arg('seconds', 10);
   const FLUSH_MS = arg('flush-ms', 100);
+  const GEN_MS = arg('gen-ms', 10);
   const SERVICES = arg('services', 8);
 
   const sink = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -126,12 +132,18 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
     void queueGauge?.get().then((g) => { for (const v of g.values) peakQueue = Math.max(peakQueue, v.value); });
   }, 50);
 
+  // How long the event loop stalls (the ebpf receiver drains its ring on this loop: a long stall drops events).
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
-  const ticks = Math.round((SECONDS * 1000) / FLUSH_MS);
-  const perTick = Math.round((RATE * FLUSH_MS) / 1000 / 2); // requests per flush
+  // Spans are built every GEN_MS (as the receiver turns ring events into spans as they come, so
+  // the generator itself never holds the event loop long) and handed over every FLUSH_MS.
+  const ticks = Math.round((SECONDS * 1000) / GEN_MS);
+  const ticksPerFlush = Math.max(1, Math.round(FLUSH_MS / GEN_MS));
+  const perTick = Math.round((RATE * GEN_MS) / 1000 / 2); // requests per generator tick
   for (let tick = 0; tick < ticks; tick++) {
-    const due = t0 + tick * FLUSH_MS;
+    const due = t0 + tick * GEN_MS;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     const g0 = process.cpuUsage();
     const now = BigInt(Date.now()) * 1_000_000n;
@@ -141,7 +153,7 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
     }
     generated += perTick * 2;
     let td: Traces | undefined;
-    if (!inFlight) {
+    if (!inFlight && (tick + 1) % ticksPerFlush === 0) {
       td = { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope, schemaUrl: '', spans: pending[i]! }] })).filter((r) => r.scopeSpans[0]!.spans.length > 0) };
       pending = resources.map(() => []);
     }
@@ -162,6 +174,7 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
     await new Promise((r) => setTimeout(r, 50));
     received = (await ask<{ spans: number }>('count')).spans;
   }
+  loopDelay.disable();
   const wall = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
@@ -175,13 +188,51 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
   console.log(`  delivered ${received}, refused ${refused}, wall ${wall.toFixed(1)} s`);
   console.log(`  CPU: ${(totalUs / generated).toFixed(1)} µs/span in total, of which building the spans ${(genCpuUs / generated).toFixed(1)} → export path ${((totalUs - genCpuUs) / generated).toFixed(1)} µs/span (${(((totalUs - genCpuUs) / 1e6 / wall) * 100).toFixed(0)}% of a core)`);
   console.log(`  memory: RSS ${mib(baselineRss)} MiB before load, peak ${mib(peakRss)} MiB; peak heap used ${mib(peakHeap)} MiB; peak sending queue ${peakQueue} requests`);
+  const ms = (ns: number) => (ns / 1e6).toFixed(1);
+  console.log(`  event-loop delay: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`);
   if (received + refused < generated) {
     console.error(`  only ${received} of ${generated} spans arrived within 30 s`);
     process.exitCode = 1;
   }
 }
 
-if (process.argv.includes('--sink')) {
+/** The encoder alone: one request of `--spans` spans in 8 resources, sync and sliced. */
+async function encodeOnly(): Promise<void> {
+  const SPANS = arg('spans', 8192);
+  const ROUNDS = arg('rounds', 30);
+  const resources = Array.from({ length: 8 }, (_, i) => resourceOf(i));
+  const scope = { name: 'sonde.ebpf', version: '0.1.0', attributes: {}, droppedAttributesCount: 0 };
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const spans: Span[][] = resources.map(() => []);
+  for (let i = 0; i < SPANS / 2; i++) spans[i % 8]!.push(...requestSpans(now, i % 8, 8));
+  const td: Traces = { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope, schemaUrl: '', spans: spans[i]! }] })) };
+  let bytes = 0;
+  for (let i = 0; i < 5; i++) bytes = otlp.encodeRequest('traces', td, 'proto').length; // warm-up
+  // Per-round times, reported as the minimum and the median: on a shared machine the minimum is
+  // the encoder's own cost, the median includes the neighbours' interference.
+  const roundNs: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = process.hrtime.bigint();
+    otlp.encodeRequest('traces', td, 'proto');
+    roundNs.push(Number(process.hrtime.bigint() - t0));
+  }
+  roundNs.sort((a, b) => a - b);
+  const perSpan = (ns: number) => (ns / 1000 / SPANS).toFixed(2);
+  console.log(`encode ${SPANS} spans: ${perSpan(roundNs[0]!)} µs/span (min; median ${perSpan(roundNs[ROUNDS >> 1]!)}), ${(bytes / SPANS).toFixed(0)} bytes/span; one synchronous encode blocks the loop ${(roundNs[ROUNDS >> 1]! / 1e6).toFixed(1)} ms (median)`);
+  const encodeAsync = (otlp as Record<string, unknown>).encodeRequestAsync as typeof otlp.encodeRequestAsync | undefined;
+  if (!encodeAsync) return;
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const a0 = process.hrtime.bigint();
+  for (let i = 0; i < ROUNDS; i++) await encodeAsync('traces', td, 'proto');
+  const asyncNs = Number(process.hrtime.bigint() - a0) / ROUNDS;
+  loop.disable();
+  console.log(`  sliced: ${(asyncNs / 1000 / SPANS).toFixed(2)} µs/span wall, event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+}
+
+if (process.argv.includes('--encode-only')) {
+  await encodeOnly();
+} else if (process.argv.includes('--sink')) {
   // Child: an OTLP/HTTP sink that counts decoded spans; reports its port, then counts on request.
   let spans = 0;
   const server = createServer((req, res) => {

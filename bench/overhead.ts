@@ -1,13 +1,15 @@
-// bench/overhead: what observing a Node `http` server costs it. The server runs pinned to CPU0,
-// wrk loads it from CPU1, and each round runs every mode once, in an order rotated per round:
+// bench/overhead: what observing a Node service costs it. The server runs pinned to CPU0 and the
+// load generator on CPU1: a Node `http` server under wrk (handlers `trivial`, `realistic`) or a
+// grpc-js unary server under a grpc-js client fixture (handler `grpc`). Each round runs every mode
+// once, in an order rotated per round:
 //   none      no agent
 //   sonde     `sonde run` with the ebpf receiver limited to the server's port, exporting OTLP/HTTP
-//   otel-sdk  the OpenTelemetry JS SDK's HTTP auto-instrumentation in the server, exporting OTLP/HTTP
+//   otel-sdk  the OpenTelemetry JS SDK's HTTP and gRPC auto-instrumentation in the server, exporting OTLP/HTTP
 // Every run is compared with the `none` run of its own round (the shared machine drifts between
 // rounds; per-round ratios are the figures to trust). See docs/bench.md.
 //
 //   node dist/bench/overhead.js [--rounds N] [--duration S] [--connections C]
-//        [--modes none,sonde,otel-sdk] [--handlers trivial,realistic] [--warmup S] [--work-ms MS]
+//        [--modes none,sonde,otel-sdk] [--handlers trivial,realistic,grpc] [--warmup S] [--work-ms MS]
 //        [--sonde-cli PATH]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -16,16 +18,32 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/ebpf/paths.js';
 import { readDrops, type RunningAgent, startSondeAgent } from './overhead/agent.js';
 import { ChildProcesses, jsonLine, processCpuSeconds, processPeakRssMiB, type TrackedChild, waitForStdoutLine, waitUntilQuiet } from './overhead/children.js';
+import { runGrpcLoad } from './overhead/grpc-load.js';
 import { OtlpSink } from './overhead/sink.js';
 import { runWrk } from './overhead/wrk.js';
 
 const MODES = ['none', 'sonde', 'otel-sdk'] as const;
-const HANDLERS = ['trivial', 'realistic'] as const;
+const HANDLERS = ['trivial', 'realistic', 'grpc'] as const;
+/** The handlers a run does unless --handlers says otherwise (grpc is opt-in, to keep the default run short). */
+const DEFAULT_HANDLERS: readonly Handler[] = ['trivial', 'realistic'];
 type Mode = (typeof MODES)[number];
 type Handler = (typeof HANDLERS)[number];
+/** Which server process (and load generator) a handler runs on. */
+type Target = 'http' | 'grpc';
+const targetOf = (handler: Handler): Target => (handler === 'grpc' ? 'grpc' : 'http');
 
 const SERVER_CPU = 0;
-const WRK_CPU = 1;
+const LOAD_CPU = 1;
+
+/** What one measured load run produced, whichever generator ran it. */
+interface LoadResult {
+  requests: number;
+  rps: number;
+  p99Ms: number;
+  errors: number;
+  /** The load generator's CPU time over the run / its wall time (known for the grpc client only). */
+  loadCpuShare: number | undefined;
+}
 
 interface Options {
   rounds: number;
@@ -47,6 +65,7 @@ interface RunResult {
   rps: number;
   p99Ms: number;
   errors: number;
+  loadCpuShare: number | undefined;
   serverCpuSeconds: number;
   agentCpuSeconds: number | undefined;
   agentPeakRssMiB: number | undefined;
@@ -58,7 +77,7 @@ interface RunResult {
 }
 
 const USAGE = `usage: node dist/bench/overhead.js [--rounds N] [--duration S] [--connections C]
-       [--modes none,sonde,otel-sdk] [--handlers trivial,realistic] [--warmup S] [--work-ms MS]
+       [--modes none,sonde,otel-sdk] [--handlers trivial,realistic,grpc] [--warmup S] [--work-ms MS]
        [--sonde-cli PATH]   (default: bin/sonde.js, which runs the build in dist/)`;
 
 function listOption<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -84,7 +103,7 @@ function parseOptions(argv: string[]): Options | undefined {
       connections: { type: 'string', default: '50' },
       'work-ms': { type: 'string', default: '1' },
       modes: { type: 'string', default: MODES.join(',') },
-      handlers: { type: 'string', default: HANDLERS.join(',') },
+      handlers: { type: 'string', default: DEFAULT_HANDLERS.join(',') },
       'sonde-cli': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -116,6 +135,7 @@ class OverheadBench {
   private readonly root = repoRoot();
   private readonly configDir = mkdtempSync(join(tmpdir(), 'sonde-bench-'));
   private readonly serverScript = join(this.root, 'bench', 'fixtures', 'http-server.cjs');
+  private readonly grpcServerScript = join(this.root, 'bench', 'fixtures', 'grpc-server.cjs');
   private readonly sdkPreload = join(this.root, 'bench', 'fixtures', 'otel-sdk.cjs');
   private sinkPort = 0;
   private workIterations = 0;
@@ -143,15 +163,19 @@ class OverheadBench {
     for (let round = 0; round < rounds; round++) {
       const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
       for (const mode of order) {
-        if (this.unavailable.has(mode)) continue;
-        await this.runMode(round, mode);
+        for (const target of ['http', 'grpc'] as const) {
+          const handlers = this.opts.handlers.filter((h) => targetOf(h) === target);
+          if (handlers.length === 0 || this.unavailable.has(mode)) continue;
+          await this.runMode(round, mode, target, handlers);
+        }
       }
     }
   }
 
-  private async startServer(mode: Mode): Promise<{ server: TrackedChild; port: number }> {
+  private async startServer(mode: Mode, target: Target): Promise<{ server: TrackedChild; port: number }> {
     const nodeArgs = mode === 'otel-sdk' ? ['--require', this.sdkPreload] : [];
-    const server = this.children.spawn(`server (${mode})`, 'taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs, this.serverScript, '--work-iterations', String(this.workIterations)], {
+    const serverArgs = target === 'grpc' ? [this.grpcServerScript] : [this.serverScript, '--work-iterations', String(this.workIterations)];
+    const server = this.children.spawn(`${target} server (${mode})`, 'taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs, ...serverArgs], {
       cwd: this.root,
       env: { ...process.env, SONDE_BENCH_OTLP_ENDPOINT: `http://127.0.0.1:${this.sinkPort}` },
     });
@@ -159,8 +183,8 @@ class OverheadBench {
     return { server, port };
   }
 
-  private async runMode(round: number, mode: Mode): Promise<void> {
-    const { server, port } = await this.startServer(mode);
+  private async runMode(round: number, mode: Mode, target: Target, handlers: Handler[]): Promise<void> {
+    const { server, port } = await this.startServer(mode, target);
     let agent: RunningAgent | undefined;
     try {
       if (mode === 'sonde') {
@@ -171,7 +195,7 @@ class OverheadBench {
           return;
         }
       }
-      for (const handler of this.opts.handlers) {
+      for (const handler of handlers) {
         let result: RunResult;
         try {
           result = await this.measure(round, mode, handler, server, port, agent);
@@ -188,7 +212,7 @@ class OverheadBench {
       if (agent) await this.children.stop(agent.child, 15_000);
       await this.children.stop(server);
       const complaints = server.stderrTail();
-      if (complaints) console.log(`  server (${mode}) wrote to stderr:\n    ${complaints.replaceAll('\n', '\n    ')}`);
+      if (complaints) console.log(`  ${server.name} wrote to stderr:\n    ${complaints.replaceAll('\n', '\n    ')}`);
     }
   }
 
@@ -198,9 +222,7 @@ class OverheadBench {
   }
 
   private async measure(round: number, mode: Mode, handler: Handler, server: TrackedChild, port: number, agent: RunningAgent | undefined): Promise<RunResult> {
-    const url = `http://127.0.0.1:${port}/${handler}`;
-    const load = { url, connections: this.opts.connections, cpu: WRK_CPU };
-    if (this.opts.warmup > 0) await runWrk(this.children, { ...load, durationSeconds: this.opts.warmup });
+    if (this.opts.warmup > 0) await this.load(handler, port, this.opts.warmup);
     const pids = [server.process.pid!, ...(agent ? [agent.child.process.pid!] : [])];
     // The warm-up's processing ends before the window opens (its spans are not counted: see OtlpSink).
     await waitUntilQuiet(pids);
@@ -209,7 +231,7 @@ class OverheadBench {
     this.sink.mark();
     const serverCpu0 = processCpuSeconds(server.process.pid!);
     const agentCpu0 = agent ? processCpuSeconds(agent.child.process.pid!) : 0;
-    const wrk = await runWrk(this.children, { ...load, durationSeconds: this.opts.duration });
+    const load = await this.load(handler, port, this.opts.duration);
     // Work the load caused but that finishes after it (batches, exports) belongs to this run.
     await this.sink.waitForIdle();
     const quiet = await waitUntilQuiet(pids);
@@ -221,10 +243,7 @@ class OverheadBench {
     if (sink.undecodable > 0) console.log(`  warning: ${sink.undecodable} trace export requests to the sink did not decode as OTLP`);
     return {
       round, mode, handler,
-      requests: wrk.requests,
-      rps: wrk.requestsPerSecond,
-      p99Ms: wrk.p99Ms,
-      errors: wrk.non2xx + wrk.socketErrors,
+      ...load,
       serverCpuSeconds,
       agentCpuSeconds,
       agentPeakRssMiB,
@@ -234,6 +253,17 @@ class OverheadBench {
       loadAverage,
       quiet,
     };
+  }
+
+  /** `durationSeconds` of load from CPU1: wrk for the http handlers, the grpc-js client fixture for grpc. */
+  private async load(handler: Handler, port: number, durationSeconds: number): Promise<LoadResult> {
+    if (handler === 'grpc') {
+      const r = await runGrpcLoad(this.children, { root: this.root, port, durationSeconds, concurrency: this.opts.connections, cpu: LOAD_CPU });
+      if (r.errors) console.log(`  grpc client: ${r.errors} calls failed, the first with ${r.firstError}`);
+      return { requests: r.calls, rps: r.callsPerSecond, p99Ms: r.p99Ms, errors: r.errors, loadCpuShare: r.cpuShare };
+    }
+    const wrk = await runWrk(this.children, { url: `http://127.0.0.1:${port}/${handler}`, connections: this.opts.connections, cpu: LOAD_CPU, durationSeconds });
+    return { requests: wrk.requests, rps: wrk.requestsPerSecond, p99Ms: wrk.p99Ms, errors: wrk.non2xx + wrk.socketErrors, loadCpuShare: undefined };
   }
 
   async tearDown(): Promise<void> {
@@ -261,6 +291,7 @@ function describeRun(r: RunResult): string {
   ];
   if (r.agentCpuSeconds !== undefined) parts.push(`agent ${per100k(r.agentCpuSeconds, r.requests).toFixed(2)} CPU-s/100k`, `agent peak RSS ${fixed(r.agentPeakRssMiB, 0)} MiB`, `kernel drops ${r.kernelDrops ?? 'n/a'}`, `other drops ${r.otherDrops ?? 'n/a'}`);
   if (r.serverSpans !== undefined) parts.push(`server spans/req ${(r.serverSpans / r.requests).toFixed(2)}`);
+  if (r.loadCpuShare !== undefined) parts.push(`client ${(r.loadCpuShare * 100).toFixed(0)}% of CPU${LOAD_CPU}`);
   if (r.errors) parts.push(`ERRORS ${r.errors}`);
   if (!r.quiet) parts.push('(not quiet after 6 s)');
   parts.push(`load ${r.loadAverage.toFixed(2)}`);
@@ -305,12 +336,20 @@ function printTable(opts: Options, results: RunResult[], unavailable: Map<Mode, 
   console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   const loads = results.map((r) => r.loadAverage);
-  console.log(`\nmedians over ${opts.rounds} round(s) of ${opts.duration} s (warm-up ${opts.warmup} s), wrk -t1 -c${opts.connections} on CPU${WRK_CPU}, server on CPU${SERVER_CPU}, ${availableParallelism()} CPUs;`);
+  const generators = [
+    ...(opts.handlers.some((h) => targetOf(h) === 'http') ? [`wrk -t1 -c${opts.connections}`] : []),
+    ...(opts.handlers.includes('grpc') ? [`grpc-client.cjs --concurrency ${opts.connections} (grpc: req/s are unary calls/s, one channel)`] : []),
+  ];
+  console.log(`\nmedians over ${opts.rounds} round(s) of ${opts.duration} s (warm-up ${opts.warmup} s), ${generators.join(' and ')} on CPU${LOAD_CPU}, server on CPU${SERVER_CPU}, ${availableParallelism()} CPUs;`);
   console.log('ratios are medians of per-round ratios against the none run of the same round; drops are summed over the rounds,');
   console.log('agent peak RSS is the highest VmHWM of the agent process (started afresh in every round);');
   console.log('(kernel: sonde_*kernel*drop* self-metrics, records lost in the kernel; other: the remaining sonde_*drop* ones, e.g. spans the receiver dropped).');
   if (loads.length) console.log(`1-minute load average at the start of the measured runs: min ${Math.min(...loads).toFixed(2)}, median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (above ~0.5 the machine is busy: treat the numbers as provisional)`);
   if (results.some((r) => r.mode === 'sonde' && r.kernelDrops === undefined)) console.log('kernel drops n/a: the agent exposes no sonde_*kernel*drop* self-metric.');
+  for (const mode of opts.modes) {
+    const shares = results.filter((r) => r.mode === mode && r.loadCpuShare !== undefined).map((r) => r.loadCpuShare! * 100);
+    if (shares.length) console.log(`grpc client's own CPU (${mode}): median ${median(shares).toFixed(0)}%, max ${Math.max(...shares).toFixed(0)}% of CPU${LOAD_CPU} (near 100% the client, not the server, limits the calls/s)`);
+  }
   for (const [mode, why] of unavailable) console.log(`mode ${mode} was skipped: ${why.split('\n')[0]}`);
 }
 
@@ -323,7 +362,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (!opts) { console.log(USAGE); return 0; }
-  if (availableParallelism() < 2) { console.error('overhead: needs at least 2 CPUs (server on CPU0, wrk on CPU1)'); return 1; }
+  if (availableParallelism() < 2) { console.error('overhead: needs at least 2 CPUs (server on CPU0, load generator on CPU1)'); return 1; }
 
   const bench = new OverheadBench(opts);
   let interrupted = false;

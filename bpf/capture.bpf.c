@@ -132,29 +132,33 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
  * size for bpf_ringbuf_reserve, and copy lengths bounded by it. */
 #define EMIT_CLASS(CAP)                                                                    \
 	static __always_inline int emit_##CAP(struct __sk_buff *skb, struct pkt *p, __u32 head, \
-					      __u8 dir, __u64 sk)                                      \
+					      __u8 dir)                                                \
 	{                                                                                      \
 		struct sonde_payload_event *e =                                                    \
 			bpf_ringbuf_reserve(&sonde_events, sizeof(*e) + CAP, 0);                       \
 		if (!e)                                                                            \
 			return -1;                                                                     \
-		fill_and_submit(skb, p, head > CAP ? CAP : head, dir, sk, e, CAP);                 \
+		fill_and_submit(skb, p, head > CAP ? CAP : head, dir, e, CAP);                     \
 		return 0;                                                                          \
 	}
 
 /* Everything of a payload record but its byte ranges: who, where, when. */
-static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, __u64 sk, struct sonde_payload_event *e)
+static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, struct sonde_payload_event *e)
 {
 	e->kind = SONDE_REC_PAYLOAD;
 	e->direction = dir;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = bpf_get_socket_cookie(skb);
-	e->sk = sk;
+	/* Storing a pointer is allowed to a loader with CAP_PERFMON (which probe reads need anyway);
+	 * reading it back from the record gives the plain number a probe read starts from, without the
+	 * bpf_probe_read_kernel that ptr_to_scalar costs. */
+	e->sk = (__u64)skb->sk;
 	e->flags = 0;
 	e->pid = 0;
 	e->tid = 0;
 	e->extents = 0;
 	e->_pad = 0;
+	__u64 sk = *(volatile __u64 *)&e->sk;
 	if (dir == SONDE_DIR_EGRESS && sk) {
 		/* In egress, current is the sender only while a task owns the socket lock; transmits
 		 * from softirq (ACK clocking, timers) run in some other task's context. */
@@ -188,9 +192,9 @@ static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, __u64 sk,
 }
 
 static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p, __u32 head, __u8 dir,
-					    __u64 sk, struct sonde_payload_event *e, __u32 cap)
+					    struct sonde_payload_event *e, __u32 cap)
 {
-	fill_meta(skb, dir, sk, e);
+	fill_meta(skb, dir, e);
 	e->seq = p->seq;
 	e->len = p->len;
 	/* u64 lengths clamped after a compiler barrier, so the verifier sees the bounds on the very
@@ -216,7 +220,9 @@ static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p
 }
 
 EMIT_CLASS(64)
+EMIT_CLASS(128)
 EMIT_CLASS(256)
+EMIT_CLASS(512)
 EMIT_CLASS(1024)
 
 
@@ -236,15 +242,13 @@ struct h2_dir {
 	__u32 covered;   /* seq up to which records have described the stream */
 	__u8 anchored;   /* 0: waiting for a packet starting with the preface or a frame header */
 	__u8 hdr_have;   /* bytes of a frame header split across packets, kept in hdr[] */
-	__u8 preface_checks; /* first payload packets checked for the client preface */
 	__u8 hdr[9];
 };
 
-/* Per socket (freed with it): a lookup on the socket itself, cheap enough for every packet. */
+/* Per socket (freed with it), only on HTTP/2 connections: any other connection's packets pay one
+ * failed lookup on the socket itself. */
 struct h2_sock {
 	struct h2_dir dir[2]; /* by enum sonde_direction */
-	__u32 mark_gen;       /* sonde_h2_mark_gen value last checked against sonde_h2_marks */
-	__u32 h2;             /* the connection speaks HTTP/2 */
 };
 
 struct {
@@ -261,12 +265,32 @@ struct {
 	__type(value, __u32);
 } sonde_h2_marks SEC(".maps");
 
+/* [SONDE_H2_MARKS_MADE] counts the agent's marks, [SONDE_H2_MARKS_USED] those the probes consumed
+ * (a packet of the connection, or its close): while they differ, packets of connections without
+ * HTTP/2 state look their cookie up in sonde_h2_marks. One writer each, so neither count is lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, __u32);
-} sonde_h2_mark_gen SEC(".maps");
+	__type(value, __u64);
+} sonde_h2_mark_counts SEC(".maps");
+
+static __always_inline __u64 *h2_marks_used_if_pending(void)
+{
+	__u32 made_key = SONDE_H2_MARKS_MADE, used_key = SONDE_H2_MARKS_USED;
+	__u64 *made = bpf_map_lookup_elem(&sonde_h2_mark_counts, &made_key);
+	__u64 *used = bpf_map_lookup_elem(&sonde_h2_mark_counts, &used_key);
+	return made && used && *made != *used ? used : 0;
+}
+
+/* Consumes the mark of `cookie`, if the agent made one. */
+static __always_inline int h2_take_mark(__u64 *used, __u64 cookie)
+{
+	if (bpf_map_delete_elem(&sonde_h2_marks, &cookie))
+		return 0;
+	__sync_fetch_and_add(used, 1);
+	return 1;
+}
 
 /* The walk of one packet and the record it builds, in a per-CPU scratch slot: the walk's steps are
  * global functions (verified once each; a 64-step loop inlined would exceed the verifier's budget),
@@ -591,7 +615,7 @@ static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 d
 	if (!w)
 		return;
 	struct sonde_payload_event *e = (void *)w->rec;
-	fill_meta(skb, dir, skb->sk ? ptr_to_scalar(skb->sk) : 0, e);
+	fill_meta(skb, dir, e);
 	e->flags |= SONDE_F_H2_FRAMED;
 	e->tail_len = 0;
 	__s64 L = p->len;
@@ -632,9 +656,24 @@ static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 d
 	st->h2_skipped += L - pos - w->copied;
 }
 
+/* The client preface starts this packet, one of the first SONDE_H2_PREFACE_PACKETS of its direction
+ * (h2c sends it after the 101). `first` is the packet's first 4 bytes. */
+static __always_inline int h2_starts(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct bpf_sock *sk, __u32 first)
+{
+	if (first != 0x20495250 /* "PRI " */ || !h2_preface(skb, p))
+		return 0;
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	/* Egress runs after TCP counted the segment, ingress before. */
+	__u32 nth = dir == SONDE_DIR_EGRESS ? tp->data_segs_out : tp->data_segs_in + 1;
+	return nth <= SONDE_H2_PREFACE_PACKETS;
+}
+
 /* Returns 1 when the packet was handled as HTTP/2 (records emitted, or none needed), 0 when it
  * takes the ordinary path (not HTTP/2, or boundaries not known yet). */
-static __always_inline int h2_packet(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct sonde_stats *st)
+static __always_inline int h2_packet(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct sonde_stats *st,
+				     __u32 first)
 {
 	struct bpf_sock *sk = skb->sk;
 	if (!sk)
@@ -642,29 +681,16 @@ static __always_inline int h2_packet(struct __sk_buff *skb, struct pkt *p, __u8 
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 0;
-	struct h2_sock *hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!hs)
-		return 0;
-	struct h2_dir *s = &hs->dir[dir & 1];
-	if (!hs->h2) {
-		__u32 zero = 0;
-		__u32 *gen = bpf_map_lookup_elem(&sonde_h2_mark_gen, &zero);
-		if (gen && *gen != hs->mark_gen) {
-			/* The agent marked connections since this socket last looked. */
-			hs->mark_gen = *gen;
-			__u64 cookie = bpf_get_socket_cookie(skb);
-			if (bpf_map_lookup_elem(&sonde_h2_marks, &cookie)) {
-				hs->h2 = 1;
-				bpf_map_delete_elem(&sonde_h2_marks, &cookie);
-			}
-		}
-		if (!hs->h2 && s->preface_checks < SONDE_H2_PREFACE_PACKETS) {
-			s->preface_checks++;
-			hs->h2 = h2_preface(skb, p);
-		}
-		if (!hs->h2)
+	struct h2_sock *hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, 0);
+	if (!hs) {
+		__u64 *used = h2_marks_used_if_pending();
+		if (!(used && h2_take_mark(used, bpf_get_socket_cookie(skb))) && !h2_starts(skb, p, dir, sk, first))
+			return 0;
+		hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!hs)
 			return 0;
 	}
+	struct h2_dir *s = &hs->dir[dir & 1];
 	__s64 cov = 0;
 	if (s->anchored) {
 		cov = (__s32)(s->covered - p->seq);
@@ -710,24 +736,28 @@ static __always_inline int on_skb(struct __sk_buff *skb, __u8 dir)
 		st->filtered++;
 		return 1;
 	}
-	if ((sonde_cfg.flags & SONDE_CFG_HTTP2) && h2_packet(skb, &p, dir, st))
+	/* The first 4 payload bytes: both the preface test and the message-start filter look at them. */
+	__u32 first = 0;
+	if ((sonde_cfg.flags & (SONDE_CFG_HTTP2 | SONDE_CFG_MESSAGE_START_ONLY)) && p.len >= 4)
+		bpf_skb_load_bytes(skb, p.off, &first, 4);
+	if ((sonde_cfg.flags & SONDE_CFG_HTTP2) && h2_packet(skb, &p, dir, st, first))
 		return 1;
-	if (sonde_cfg.flags & SONDE_CFG_MESSAGE_START_ONLY) {
-		__u32 w = 0;
-		if (p.len < 4 || bpf_skb_load_bytes(skb, p.off, &w, 4) || !message_start(w)) {
-			st->filtered++;
-			return 1;
-		}
+	if ((sonde_cfg.flags & SONDE_CFG_MESSAGE_START_ONLY) && !message_start(first)) {
+		st->filtered++;
+		return 1;
 	}
-	__u64 sk = skb->sk ? ptr_to_scalar(skb->sk) : 0;
 	__u32 head = p.len < sonde_cfg.capture_bytes ? p.len : sonde_cfg.capture_bytes;
 	int err;
 	if (head <= 64)
-		err = emit_64(skb, &p, head, dir, sk);
+		err = emit_64(skb, &p, head, dir);
+	else if (head <= 128)
+		err = emit_128(skb, &p, head, dir);
 	else if (head <= 256)
-		err = emit_256(skb, &p, head, dir, sk);
+		err = emit_256(skb, &p, head, dir);
+	else if (head <= 512)
+		err = emit_512(skb, &p, head, dir);
 	else
-		err = emit_1024(skb, &p, head, dir, sk);
+		err = emit_1024(skb, &p, head, dir);
 	if (err)
 		st->dropped++;
 	else
@@ -774,7 +804,7 @@ static __always_inline void set_task(struct sonde_conn_event *e)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-enum { TCP_SYN_SENT = 2, TCP_LISTEN = 10 };
+enum { TCP_SYN_SENT = 2, TCP_CLOSE = 7, TCP_LISTEN = 10 };
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int sonde_state(struct trace_event_raw_inet_sock_set_state *ctx)
@@ -820,6 +850,12 @@ int sonde_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	 * in softirq on behalf of whichever task was interrupted. */
 	if (ctx->newstate == TCP_SYN_SENT)
 		set_task(e);
+	if (e->newstate == TCP_CLOSE && e->cookie) {
+		/* A mark the connection's packets never consumed must not keep marks pending. */
+		__u64 *used = h2_marks_used_if_pending();
+		if (used)
+			h2_take_mark(used, e->cookie);
+	}
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	st->conn_events++;
 	return 0;

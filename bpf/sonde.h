@@ -128,9 +128,12 @@ struct sonde_stats {
 };
 
 /* sonde_h2_marks map (hash): key __u64 socket cookie, value __u32 (any). The agent inserts a cookie
- * to say "this connection is HTTP/2" (CaptureProbes.markHttp2) and then increments the __u32 at
- * index 0 of the sonde_h2_mark_gen array, so each socket looks the marks up once on its next
- * packet; the probes consume (delete) the mark. */
+ * to say "this connection is HTTP/2" (CaptureProbes.markHttp2) and then increments the __u64 at
+ * index SONDE_H2_MARKS_MADE of the sonde_h2_mark_counts array; the probes consume (delete) the mark
+ * with the connection's next payload packet, or its close, and increment index SONDE_H2_MARKS_USED.
+ * Only while the two differ do packets of connections without HTTP/2 state look marks up. */
 #define SONDE_H2_MARKS_MAX 4096
+#define SONDE_H2_MARKS_MADE 0
+#define SONDE_H2_MARKS_USED 1
 
 #endif

@@ -82,6 +82,28 @@ struct __sk_buff {
 	__bpf_md_ptr(struct bpf_sock *, sk);
 };
 
+/* UAPI (include/uapi/linux/bpf.h), prefix. */
+struct bpf_tcp_sock {
+	__u32 snd_cwnd;
+	__u32 srtt_us;
+	__u32 rtt_min;
+	__u32 snd_ssthresh;
+	__u32 rcv_nxt;
+	__u32 snd_nxt;
+	__u32 snd_una;
+	__u32 mss_cache;
+	__u32 ecn_flags;
+	__u32 rate_delivered;
+	__u32 rate_interval_us;
+	__u32 packets_out;
+	__u32 retrans_out;
+	__u32 total_retrans;
+	__u32 segs_in;
+	__u32 data_segs_in;
+	__u32 segs_out;
+	__u32 data_segs_out;
+};
+
 /* UAPI (include/uapi/linux/bpf.h). */
 struct bpf_sock_addr {
 	__u32 user_family;

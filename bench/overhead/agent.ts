@@ -4,6 +4,7 @@
 // (readiness and kernel drops).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ebpfServiceYaml } from '../../test/helpers/ebpf-service-yaml.js';
 import { freePort } from '../../test/helpers/net.js';
 import type { ChildProcesses, TrackedChild } from './children.js';
 
@@ -12,31 +13,13 @@ const READY_TIMEOUT_MS = 30_000;
 const READY_LOG_LINE = 'Everything is ready';
 
 export function sondeBenchConfig(serverPort: number, sinkPort: number, prometheusPort: number): string {
-  return `\
-receivers:
-  ebpf:
-    ports: [${serverPort}]
-
-processors:
-  batch: {}
-
-exporters:
-  otlphttp:
-    endpoint: http://127.0.0.1:${sinkPort}
-  prometheus:
-    endpoint: 127.0.0.1:${prometheusPort}
-
-service:
-  pipelines:
-    traces:
-      receivers: [ebpf]
-      processors: [batch]
-      exporters: [otlphttp]
-    metrics:
-      receivers: [ebpf]
-      processors: [batch]
-      exporters: [otlphttp, prometheus]
-`;
+  return ebpfServiceYaml({
+    ports: [serverPort],
+    processors: { yaml: '  batch: {}', names: ['batch'] },
+    exportersYaml: `  otlphttp:\n    endpoint: http://127.0.0.1:${sinkPort}\n  prometheus:\n    endpoint: 127.0.0.1:${prometheusPort}`,
+    tracesExporters: ['otlphttp'],
+    metricsExporters: ['otlphttp', 'prometheus'],
+  });
 }
 
 export interface RunningAgent {

@@ -1,8 +1,7 @@
 // Cost of ExchangeTelemetry.record() per exchange (spans + RED metrics, heuristic routes, a
 // traceparent on half of the requests). Run: node dist/bench/telemetry/record.js [count] [--metrics-only]
-import type { Exchange } from '../../src/protocols/exchange.js';
+import type { Exchange, ExchangeOrigin } from '../../src/protocols/exchange.js';
 import { ExchangeTelemetry } from '../../src/telemetry/exchange-telemetry.js';
-import type { ExchangeOrigin } from '../../src/telemetry/exchange-facts.js';
 
 const count = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const metricsOnly = process.argv.includes('--metrics-only');

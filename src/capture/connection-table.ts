@@ -4,9 +4,9 @@
 // socket address while the socket lives. Memory is bounded: closed entries are kept briefly, idle
 // ones expire, and the table never holds more than maxEntries.
 import type { CaptureEvent, ConnectionEvent, PayloadEvent, TcpState } from '../ebpf/index.js';
+import type { ConnectionRole } from '../protocols/segment.js';
 import { ProcessLookup } from './proc-lookup.js';
 
-export type Role = 'client' | 'server' | 'unknown';
 export type PidSource = 'connect' | 'egress' | 'listener';
 
 export interface Connection {
@@ -18,7 +18,7 @@ export interface Connection {
   comm?: string;
   /** How the pid was learned: the connecting task, a task-owned send, or the listener's owner in /proc. */
   pidSource?: PidSource;
-  role: Role;
+  role: ConnectionRole;
   family: 4 | 6;
   localAddr: string;
   localPort: number;
@@ -107,12 +107,13 @@ export class ConnectionTable {
     }
   }
 
-  applyConnectionEvent(e: ConnectionEvent): void {
+  /** Applies one connection record; returns its connection (undefined: the close of one never seen). */
+  applyConnectionEvent(e: ConnectionEvent): Connection | undefined {
     const starting = e.type === 'connect' || e.newState === 'SYN_SENT' || e.newState === 'SYN_RECV';
     let c = this.get(e.cookie, e.sk);
     if (c && starting && c.state === 'CLOSE') c = undefined; // socket address reused by a new connection
     if (!c) {
-      if (!starting && e.newState === 'CLOSE') return; // the end of something we never saw
+      if (!starting && e.newState === 'CLOSE') return undefined; // the end of something we never saw
       c = this.create(e.cookie, e.sk, e.family, e.tsNs);
       c.role = e.type === 'connect' || e.newState === 'SYN_SENT' ? 'client' : e.newState === 'SYN_RECV' ? 'server' : 'unknown';
       if (starting) c.openTsNs = e.tsNs;
@@ -128,7 +129,7 @@ export class ConnectionTable {
       c.remoteAddr = e.remoteAddr;
       c.remotePort = e.remotePort;
       c.family = e.family;
-      return;
+      return c;
     }
     c.family = e.family;
     c.localAddr = e.localAddr;
@@ -150,9 +151,11 @@ export class ConnectionTable {
       this.resolvePid(c);
       this.emit(c, 'close');
     }
+    return c;
   }
 
-  applyPayloadEvent(e: PayloadEvent): void {
+  /** Applies one payload record; returns its connection (so callers need no second lookup). */
+  applyPayloadEvent(e: PayloadEvent): Connection {
     let c = this.get(e.cookie, e.sk);
     if (!c) {
       // A connection that predates the agent (or whose start was lost): learn it from its packets.
@@ -175,6 +178,7 @@ export class ConnectionTable {
       c.comm = this.proc?.comm(e.pid);
       c.pidSource = 'egress';
     }
+    return c;
   }
 
   /** Drops closed entries past retention and idle ones; enforces maxEntries. Call periodically. */

@@ -7,34 +7,22 @@
 // ones are closed, and a connection that is not HTTP (or whose process is filtered out) keeps only
 // a small marker until it closes.
 import type { CaptureEvent, ConnectionEvent, PayloadEvent } from '../ebpf/index.js';
-import type { Exchange } from '../protocols/exchange.js';
-import type { CapturedSegment, Direction } from '../protocols/segment.js';
+import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
+import type { CapturedSegment, ConnectionRole, Direction } from '../protocols/segment.js';
 import { DEFAULT_HEADERS_OF_INTEREST, Http1Connection, detectHttp1 } from '../protocols/http1/index.js';
 import { Http2Connection, detectHttp2Preface, looksLikeHttp2Frames } from '../protocols/http2/index.js';
 import { ConnectionTable, type Connection } from './connection-table.js';
 import { ConnectionStreams } from './stream-reassembler.js';
 
-/** Where an exchange was seen (the telemetry layer's ExchangeOrigin has the same shape). */
-export interface ConnectionOrigin {
-  role: 'server' | 'client';
-  /** 0 when the owning process could not be determined. */
-  pid: number;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  family: 4 | 6;
-}
-
 export interface AssembledExchange {
   exchange: Exchange;
-  origin: ConnectionOrigin;
+  origin: ExchangeOrigin;
 }
 
 export interface ExchangeAssemblerOptions {
   /** The connection table to apply records to. Default: a new ConnectionTable with its defaults. */
   table?: ConnectionTable;
-  /** Connections with a parser at once; beyond it the least recently active is closed (counted). Default 16384. */
+  /** Connections with a parser at once; beyond it the least recently active (to within 1 s) is closed (counted). Default 16384. */
   maxConnections?: number;
   /** Payload bytes (both directions) a connection may carry without a recognised protocol before it is given up on. Default 16384. */
   detectionBytes?: number;
@@ -85,9 +73,16 @@ interface Tracked {
   h2Base?: Partial<Record<Direction, number>>;
   undetectedBytes: number;
   lastSeenNs: bigint;
+  /** When the connection last moved to the most-recently-active end of the eviction order. */
+  reorderedNs: bigint;
+  /** The last origin handed out for this connection (reused while unchanged). */
+  origin?: ExchangeOrigin;
   /** 4-tuple of the first payload record, for connections the table learnt only partly. */
   fallback: Pick<PayloadEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
 }
+
+/** Eviction order is refreshed at most this often per connection: "least recently active" to within 1 s. */
+const REORDER_AFTER_NS = 1_000_000_000n;
 
 const UPGRADE_HEADERS = [...DEFAULT_HEADERS_OF_INTEREST, 'upgrade'];
 
@@ -183,10 +178,12 @@ export class ExchangeAssembler {
     if (!t) {
       if (conn.closeTsNs !== undefined) { this.stats.lateRecords++; return; }
       t = this.track(conn, e);
-    } else {
-      // Most recently active last: the map's first entry is the one to evict.
+    } else if (e.tsNs - t.reorderedNs > REORDER_AFTER_NS) {
+      // Most recently active last: the map's first entry is the one to evict. Moving an entry on
+      // every record costs a Map delete + insert each time; once per REORDER_AFTER_NS is enough.
       this.tracked.delete(e.cookie);
       this.tracked.set(e.cookie, t);
+      t.reorderedNs = e.tsNs;
     }
     t.lastSeenNs = e.tsNs;
     if (t.phase === 'ignored') return;
@@ -204,7 +201,7 @@ export class ExchangeAssembler {
       this.finish(oldest, e.tsNs);
     }
     const t: Tracked = {
-      conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs,
+      conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs, reorderedNs: e.tsNs,
       fallback: { family: e.family, localAddr: e.localAddr, localPort: e.localPort, remoteAddr: e.remoteAddr, remotePort: e.remotePort },
     };
     this.tracked.set(conn.cookie, t);
@@ -327,21 +324,24 @@ export class ExchangeAssembler {
     }
   }
 
-  private origin(t: Tracked): ConnectionOrigin | undefined {
+  /** The connection's origin; the same object while nothing in it changes (downstream memoises per origin). */
+  private origin(t: Tracked): ExchangeOrigin | undefined {
     const c = t.conn;
-    let role: 'server' | 'client' | 'unknown' = c.role;
+    let role: ConnectionRole = c.role;
     if (role === 'unknown') role = t.http1?.role ?? (t.http2?.clientDirection === 'ingress' ? 'server' : t.http2?.clientDirection === 'egress' ? 'client' : 'unknown');
     if (role === 'unknown') return undefined;
     const f = t.fallback;
-    return {
-      role,
-      pid: c.pid ?? 0,
-      localAddress: c.localAddr || f.localAddr,
-      localPort: c.localPort || f.localPort,
-      remoteAddress: c.remoteAddr || f.remoteAddr,
-      remotePort: c.remotePort || f.remotePort,
-      family: c.family ?? f.family,
-    };
+    const pid = c.pid ?? 0;
+    const localAddress = c.localAddr || f.localAddr;
+    const localPort = c.localPort || f.localPort;
+    const remoteAddress = c.remoteAddr || f.remoteAddr;
+    const remotePort = c.remotePort || f.remotePort;
+    const family = c.family ?? f.family;
+    const o = t.origin;
+    if (o && o.role === role && o.pid === pid && o.localAddress === localAddress && o.localPort === localPort
+      && o.remoteAddress === remoteAddress && o.remotePort === remotePort && o.family === family) return o;
+    t.origin = { role, pid, localAddress, localPort, remoteAddress, remotePort, family };
+    return t.origin;
   }
 
   /** Flushes held segments, closes the parser (pending requests end as 'closed') and forgets the connection. */

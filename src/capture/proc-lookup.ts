@@ -1,7 +1,7 @@
 // User-space fallbacks for who owns a socket when the kernel could not tell (a server whose first
 // response left from softirq, a connection that never carried payload): listening port → pid via
 // /proc/net/tcp{,6} (socket inode) and /proc/*/fd (who holds that inode). Scans are cached and
-// rate-limited because walking every fd on the host is expensive.
+// rate-limited because both are expensive on a busy host.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 const TCP_LISTEN = '0A';
@@ -29,10 +29,14 @@ function listeningInodes(): Map<number, string[]> {
   return byPort;
 }
 
-/** socket inode → pid, for every process we can see. */
-function socketOwners(): Map<string, number> {
+/**
+ * The pid holding any of `inodes` (socket inode → pid for those found). Stops as soon as all are
+ * found: the walk over every fd of every process is what makes this lookup expensive.
+ */
+function socketOwners(inodes: ReadonlySet<string>): Map<string, number> {
   const owners = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
+    if (owners.size === inodes.size) break;
     if (!/^\d+$/.test(entry)) continue;
     let fds: string[];
     try {
@@ -47,41 +51,60 @@ function socketOwners(): Map<string, number> {
       } catch {
         continue;
       }
-      if (target.startsWith('socket:[')) {
-        const inode = target.slice(8, -1);
-        if (!owners.has(inode)) owners.set(inode, Number(entry));
-      }
+      if (!target.startsWith('socket:[')) continue;
+      const inode = target.slice(8, -1);
+      if (inodes.has(inode) && !owners.has(inode)) owners.set(inode, Number(entry));
     }
   }
   return owners;
 }
 
+/**
+ * Listening port → pid from /proc, for the sockets the kernel could not attribute. Both sources are
+ * slow on a busy host (reading /proc/net/tcp walks every socket in the kernel: about 10 ms here with
+ * little traffic; the fd walk visits every fd of every process), and the connection table asks on
+ * every connection of the host, so: the listening table is re-read at most once per `rescanMs`
+ * whatever is asked, and fds are walked only for listening sockets whose owner is not known yet,
+ * stopping at the first match. A port that is not listening costs one Map lookup until the next
+ * re-read.
+ */
 export class ProcessLookup {
-  private listenCache = new Map<number, number | undefined>();
-  private listenCacheAt = -Infinity;
+  private listening = new Map<number, string[]>();
+  private listeningAt = -Infinity;
+  /** Owners of listening sockets (inode → pid); undefined: searched for and not visible. */
+  private owners = new Map<string, number | undefined>();
   private readonly commCache = new Map<number, string | undefined>();
+  /** Times /proc/net/tcp{,6} were read and /proc/<pid>/fd walked (for tests and self-metrics). */
+  readonly scans = { listening: 0, fdWalks: 0 };
 
-  /**
-   * @param missRescanMs a port missing from the map triggers a rescan at most this often
-   * @param maxAgeMs a port found in the map is trusted this long (listeners come and go)
-   */
-  constructor(private readonly missRescanMs = 1000, private readonly maxAgeMs = 5000) {}
+  /** @param rescanMs the listening table (and the owners found for it) is trusted this long */
+  constructor(private readonly rescanMs = 5000) {}
 
   /** The pid of a process listening on TCP `port`, or undefined. */
   pidForListeningPort(port: number): number | undefined {
     const now = Date.now();
-    const age = now - this.listenCacheAt;
-    const cached = this.listenCache.get(port);
-    if (cached !== undefined ? age < this.maxAgeMs : age < this.missRescanMs) return cached;
-    this.listenCacheAt = now;
-    const inodes = listeningInodes();
-    const owners = socketOwners();
-    this.listenCache = new Map();
-    for (const [p, list] of inodes) {
-      const pid = list.map((i) => owners.get(i)).find((x) => x !== undefined);
-      this.listenCache.set(p, pid);
+    if (now - this.listeningAt >= this.rescanMs) {
+      this.listeningAt = now;
+      this.listening = listeningInodes();
+      this.scans.listening++;
+      // Owners of sockets that still listen stay valid (the inode is the same socket); forget the
+      // rest, and search again for owners that were not visible.
+      const live = new Set([...this.listening.values()].flat());
+      for (const [inode, pid] of this.owners) if (pid === undefined || !live.has(inode)) this.owners.delete(inode);
     }
-    return this.listenCache.get(port);
+    const inodes = this.listening.get(port);
+    if (!inodes) return undefined;
+    const unknown = new Set(inodes.filter((i) => !this.owners.has(i)));
+    if (unknown.size > 0) {
+      this.scans.fdWalks++;
+      const found = socketOwners(unknown);
+      for (const i of unknown) this.owners.set(i, found.get(i));
+    }
+    for (const i of inodes) {
+      const pid = this.owners.get(i);
+      if (pid !== undefined) return pid;
+    }
+    return undefined;
   }
 
   /** /proc/<pid>/comm (cached; call forget() when the pid is gone). */

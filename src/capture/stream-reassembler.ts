@@ -149,44 +149,68 @@ export class StreamReassembler {
   }
 }
 
-/** Reassemblers per connection (cookie) and direction, bounded in number. */
+/** The two directions of one connection. */
+interface StreamPair {
+  ingress?: StreamReassembler;
+  egress?: StreamReassembler;
+}
+
+/**
+ * Reassemblers per connection (cookie) and direction, bounded in number. Keyed by the cookie itself
+ * with both directions in one entry: this runs once per captured packet, and building a string key
+ * per packet was a visible share of the agent's CPU.
+ */
 export class ConnectionStreams {
-  private readonly streams = new Map<string, StreamReassembler>();
+  private readonly byCookie = new Map<bigint, StreamPair>();
+  private count = 0;
+  private readonly maxStreams: number;
 
-  constructor(private readonly opts: ReassemblerOptions & { maxStreams?: number } = {}) {}
-
-  private key(cookie: bigint, direction: PayloadEvent['direction']): string {
-    return `${cookie}:${direction}`;
+  constructor(private readonly opts: ReassemblerOptions & { maxStreams?: number } = {}) {
+    this.maxStreams = opts.maxStreams ?? 65536;
   }
 
   /** Feeds one payload record; returns the segments now in order for its connection and direction. */
   push(ev: PayloadEvent): CapturedSegment[] {
-    const k = this.key(ev.cookie, ev.direction);
-    let s = this.streams.get(k);
+    let pair = this.byCookie.get(ev.cookie);
+    let s = pair?.[ev.direction];
     if (!s) {
-      if (this.streams.size >= (this.opts.maxStreams ?? 65536)) this.streams.delete(this.streams.keys().next().value!);
+      if (this.count >= this.maxStreams) this.evictOldest(ev.cookie);
+      if (!pair) {
+        pair = {};
+        this.byCookie.set(ev.cookie, pair);
+      }
       s = new StreamReassembler(this.opts);
-      this.streams.set(k, s);
+      pair[ev.direction] = s;
+      this.count++;
     }
     return s.push(ev);
   }
 
   get(cookie: bigint, direction: PayloadEvent['direction']): StreamReassembler | undefined {
-    return this.streams.get(this.key(cookie, direction));
+    return this.byCookie.get(cookie)?.[direction];
   }
 
   /** Forgets a closed connection; returns what was still held, per direction. */
   close(cookie: bigint): { ingress: CapturedSegment[]; egress: CapturedSegment[] } {
-    const take = (d: PayloadEvent['direction']) => {
-      const k = this.key(cookie, d);
-      const s = this.streams.get(k);
-      this.streams.delete(k);
-      return s ? s.flush() : [];
-    };
-    return { ingress: take('ingress'), egress: take('egress') };
+    const pair = this.byCookie.get(cookie);
+    if (!pair) return { ingress: [], egress: [] };
+    this.byCookie.delete(cookie);
+    this.count -= (pair.ingress ? 1 : 0) + (pair.egress ? 1 : 0);
+    return { ingress: pair.ingress?.flush() ?? [], egress: pair.egress?.flush() ?? [] };
   }
 
+  /** Drops the oldest connection's streams (insertion order), never those of `keep`. */
+  private evictOldest(keep: bigint): void {
+    for (const [cookie, pair] of this.byCookie) {
+      if (cookie === keep) continue;
+      this.byCookie.delete(cookie);
+      this.count -= (pair.ingress ? 1 : 0) + (pair.egress ? 1 : 0);
+      return;
+    }
+  }
+
+  /** Streams (connection directions) held. */
   get size(): number {
-    return this.streams.size;
+    return this.count;
   }
 }

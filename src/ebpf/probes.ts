@@ -82,6 +82,7 @@ const PROGRAMS = [
 const LOG_BUF_BYTES = 1 << 20;
 const BPF_NOEXIST = 1;
 const EEXIST = 17;
+const EAGAIN = 11;
 const VERIFIER_TAIL_LINES = 25;
 
 const open = new Set<CaptureProbes>();
@@ -161,7 +162,7 @@ export class CaptureProbes {
   private timer?: NodeJS.Timeout;
   private statsFd = -1;
   private h2MarksFd = -1;
-  private h2MarkGenFd = -1;
+  private h2MarkCountsFd = -1;
   private readonly ncpu: number;
   private readonly connListeners: ((events: ConnectionEvent[]) => void)[] = [];
   private readonly payloadListeners: ((events: PayloadEvent[]) => void)[] = [];
@@ -239,6 +240,12 @@ export class CaptureProbes {
       lib.bpf_program__set_log_buf([prog, buf, buf.length]);
     }
     rc = lib.bpf_object__load([this.obj]) as number;
+    if (rc === -EAGAIN) {
+      // The verifier stops when a signal is pending; libbpf retried a few times and every attempt
+      // was interrupted (node --cpu-prof sends SIGPROF every millisecond).
+      throw new BpfError(`loading ${path} was interrupted by signals each time libbpf tried (EAGAIN)`,
+        'do not run the agent under a sampling profiler while it loads (node --cpu-prof); start the profiler once the probes are attached (node:inspector Profiler.start)', { errno: EAGAIN });
+    }
     if (rc) {
       const rejected = [...logs].map(([name, buf]) => [name, cString(buf)] as const).filter(([, log]) => log.length > 0);
       const verifierLog = rejected.map(([name, log]) => `[${name}]\n${verifierTail(log)}`).join('\n');
@@ -254,7 +261,7 @@ export class CaptureProbes {
     }
     this.statsFd = this.mapFd('sonde_stats');
     this.h2MarksFd = this.mapFd('sonde_h2_marks');
-    this.h2MarkGenFd = this.mapFd('sonde_h2_mark_gen');
+    this.h2MarkCountsFd = this.mapFd('sonde_h2_mark_counts');
     this.reader = new RingBufferReader(lib.bpf_map__fd([events]) as number, ringBytes);
   }
 
@@ -300,8 +307,9 @@ export class CaptureProbes {
   }
 
   /**
-   * Payload records, in batches, in ring order. head/tail are views into a buffer allocated for this
-   * batch: they stay valid after the callback returns (copy them if you keep many batches alive).
+   * Payload records, in batches, in ring order. head/tail are Uint8Array views (not Buffers) into a
+   * buffer allocated for this batch: they stay valid after the callback returns (copy them if you
+   * keep many batches alive).
    */
   onPayloadEvents(cb: (events: PayloadEvent[]) => void): this {
     this.payloadListeners.push(cb);
@@ -328,10 +336,11 @@ export class CaptureProbes {
     if (!this.reader) return 0;
     let count = 0;
     this.reader.drain((out, used) => {
-      // One copy per batch: records' head/tail become views into this slab.
-      const slab = Buffer.allocUnsafe(used);
-      out.copy(slab, 0, 0, used);
-      const view = new DataView(slab.buffer, slab.byteOffset, used);
+      // One copy per batch: records' head/tail become views into this slab. A plain Uint8Array,
+      // not a Buffer: Buffer#subarray runs through JS (FastBuffer) and showed up at two views per
+      // record, here and again in every parser that slices a head.
+      const slab = new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + used));
+      const view = new DataView(slab.buffer);
       const conns: ConnectionEvent[] = [];
       const payloads: PayloadEvent[] = [];
       const ordered: CaptureEvent[] | undefined = this.orderedListeners.length ? [] : undefined;
@@ -377,8 +386,8 @@ export class CaptureProbes {
    * (the agent joined mid-stream, or an h2c upgrade they missed). The kernel picks the mark up with
    * the connection's next packet and frames each direction from its next packet that starts with a
    * plausible frame header; records before that stay ordinary. Returns false when a mark for this
-   * cookie is still waiting for a packet (or framing is off). Marks of connections that never send
-   * again are evicted (LRU, 4096).
+   * cookie is still waiting for a packet (or framing is off). The connection's close consumes a mark
+   * it never used.
    */
   markHttp2(cookie: bigint): boolean {
     if (this.h2MarksFd < 0 || !this.config.http2 || cookie === 0n) return false;
@@ -387,12 +396,14 @@ export class CaptureProbes {
     const rc = this.lib.bpf_map_update_elem([this.h2MarksFd, key, Buffer.alloc(4, 1), BPF_NOEXIST]) as number;
     if (rc === -EEXIST) return false;
     if (rc) throw new BpfError(`marking connection ${cookie} as HTTP/2 failed: ${errnoName(rc)}`, 'the probes may have been unloaded; reopen them');
-    // Each socket compares this generation with the one it last checked: a new one makes it look.
-    const zero = Buffer.alloc(4);
-    const gen = Buffer.alloc(4);
-    if (this.lib.bpf_map_lookup_elem([this.h2MarkGenFd, zero, gen]) === 0) {
-      gen.writeUInt32LE((gen.readUInt32LE() + 1) >>> 0);
-      this.lib.bpf_map_update_elem([this.h2MarkGenFd, zero, gen, 0]);
+    // Marks made, against marks the probes consumed: while they differ, packets of connections
+    // without HTTP/2 state look their cookie up. The agent is this count's only writer.
+    const made = Buffer.alloc(4);
+    made.writeUInt32LE(CONSTANTS.SONDE_H2_MARKS_MADE);
+    const count = Buffer.alloc(8);
+    if (this.lib.bpf_map_lookup_elem([this.h2MarkCountsFd, made, count]) === 0) {
+      count.writeBigUInt64LE(count.readBigUInt64LE() + 1n);
+      this.lib.bpf_map_update_elem([this.h2MarkCountsFd, made, count, 0]);
     }
     return true;
   }
@@ -440,7 +451,7 @@ export class CaptureProbes {
     this.obj = 0;
     this.statsFd = -1;
     this.h2MarksFd = -1;
-    this.h2MarkGenFd = -1;
+    this.h2MarkCountsFd = -1;
     open.delete(this);
   }
 }

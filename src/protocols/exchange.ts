@@ -1,6 +1,7 @@
 // What a protocol parser produces from the bytes of one connection: one request/response pair.
 // Pure data: no I/O, no clocks. Timestamps are the capture's (kernel monotonic ns), converted to
 // wall clock once, downstream, in telemetry/.
+import type { ConnectionRole } from './segment.js';
 
 export type HeaderList = Array<[name: string, value: string]>;
 
@@ -41,4 +42,22 @@ export interface Exchange {
   messages?: { sent: number; received: number };
   /** Set when the exchange ended abnormally: 'reset', 'closed', 'cancelled', 'truncated'. */
   error?: string;
+}
+
+/**
+ * Where an exchange was seen: handed out by the capture layer (src/capture) with each Exchange,
+ * read by the telemetry layer (src/telemetry).
+ */
+export interface ExchangeOrigin {
+  /** server: the process accepted the connection; client: it connected out. */
+  role: Exclude<ConnectionRole, 'unknown'>;
+  /** 0 when the owning process could not be determined. */
+  pid: number;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  family?: 4 | 6;
+  /** True when the bytes came from a TLS library hook (plaintext seen inside the process). */
+  tls?: boolean;
 }

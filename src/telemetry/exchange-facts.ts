@@ -2,25 +2,11 @@
 // method, path, server address and port, status and error classification per the OpenTelemetry
 // semantic conventions (HTTP and RPC).
 import { StatusCode } from '../collector/pdata/model.js';
-import type { Exchange, HeaderList } from '../protocols/exchange.js';
+import type { Exchange, ExchangeOrigin, HeaderList } from '../protocols/exchange.js';
 import { stripQuery } from './routes.js';
 
-/** Where an exchange was seen: supplied by the capture layer for each exchange. */
-export interface ExchangeOrigin {
-  /** server: the process accepted the connection; client: it connected out. */
-  role: 'server' | 'client';
-  pid: number;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  family?: 4 | 6;
-  /** True when the bytes came from a TLS library hook (plaintext seen inside the process). */
-  tls?: boolean;
-}
-
 export function headerValue(headers: HeaderList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
+  for (let i = 0; i < headers.length; i++) if (headers[i]![0] === name) return headers[i]![1];
   return undefined;
 }
 
@@ -91,6 +77,41 @@ const firstListItem = (v: string | undefined) => {
   return first ? first : undefined;
 };
 
+/** The request headers the facts below are derived from (first occurrence of each), read in one pass. */
+interface RequestHeaders {
+  authority: string | undefined;
+  host: string | undefined;
+  userAgent: string | undefined;
+  forwarded: string | undefined;
+  xForwardedFor: string | undefined;
+  xForwardedHost: string | undefined;
+  xForwardedProto: string | undefined;
+}
+
+function requestHeaders(headers: HeaderList): RequestHeaders {
+  // Every field present from the start (one object shape); indexed access, not destructuring,
+  // which V8 runs through the iterator protocol (measured at 2% of the agent's CPU here).
+  const h: RequestHeaders = {
+    authority: undefined, host: undefined, userAgent: undefined, forwarded: undefined,
+    xForwardedFor: undefined, xForwardedHost: undefined, xForwardedProto: undefined,
+  };
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
+    const name = header[0];
+    const value = header[1];
+    switch (name) {
+      case ':authority': h.authority ??= value; break;
+      case 'host': h.host ??= value; break;
+      case 'user-agent': h.userAgent ??= value; break;
+      case 'forwarded': h.forwarded ??= value; break;
+      case 'x-forwarded-for': h.xForwardedFor ??= value; break;
+      case 'x-forwarded-host': h.xForwardedHost ??= value; break;
+      case 'x-forwarded-proto': h.xForwardedProto ??= value; break;
+    }
+  }
+  return h;
+}
+
 /**
  * Request details a server learns from proxies in front of it (semantic conventions' order):
  * `Forwarded`, then `X-Forwarded-For` / `-Host` / `-Proto`. Client spans do not use them: there the
@@ -98,17 +119,18 @@ const firstListItem = (v: string | undefined) => {
  */
 interface ProxyView { clientAddress?: string; host?: string; proto?: string }
 
-function proxyView(headers: HeaderList): ProxyView {
-  const forwardedHeader = headerValue(headers, 'forwarded');
-  const fwd = forwardedHeader ? parseForwarded(forwardedHeader) : {};
+const NO_PROXY: ProxyView = {};
+
+function proxyView(h: RequestHeaders): ProxyView {
+  if (h.forwarded === undefined && h.xForwardedFor === undefined && h.xForwardedHost === undefined && h.xForwardedProto === undefined) return NO_PROXY;
+  const fwd = h.forwarded ? parseForwarded(h.forwarded) : {};
   return {
-    clientAddress: fwd.for ?? firstListItem(headerValue(headers, 'x-forwarded-for')),
-    host: fwd.host ?? firstListItem(headerValue(headers, 'x-forwarded-host')),
-    proto: fwd.proto ?? firstListItem(headerValue(headers, 'x-forwarded-proto'))?.toLowerCase(),
+    clientAddress: fwd.for ?? firstListItem(h.xForwardedFor),
+    host: fwd.host ?? firstListItem(h.xForwardedHost),
+    proto: fwd.proto ?? firstListItem(h.xForwardedProto)?.toLowerCase(),
   };
 }
 
-const NO_PROXY: ProxyView = {};
 
 export interface HttpFacts {
   /** `GET`…, or `_OTHER`. */
@@ -133,8 +155,29 @@ export interface HttpFacts {
 }
 
 function protocolVersionOf(version: string): string {
+  // The common versions as constants: no new string per exchange.
+  switch (version) {
+    case 'HTTP/1.1': return '1.1';
+    case 'HTTP/1.0': return '1.0';
+    case '2': return '2';
+  }
   if (version.startsWith('HTTP/')) return version.slice(5);
   return version;
+}
+
+/** Host / :authority values seen recently, parsed (a service sees few; cleared when full). */
+const authorityCache = new Map<string, { authority: Authority | undefined; normalized: string }>();
+const AUTHORITY_CACHE_ENTRIES = 1024;
+
+/** parseAuthority(value) and the value trimmed and lower-cased, remembered per value. */
+function cachedAuthority(value: string): { authority: Authority | undefined; normalized: string } {
+  let entry = authorityCache.get(value);
+  if (!entry) {
+    if (authorityCache.size >= AUTHORITY_CACHE_ENTRIES) authorityCache.clear();
+    entry = { authority: parseAuthority(value), normalized: value.trim().toLowerCase() };
+    authorityCache.set(value, entry);
+  }
+  return entry;
 }
 
 function hostPort(host: string, port: number): string {
@@ -144,14 +187,15 @@ function hostPort(host: string, port: number): string {
 export function describeHttp(exchange: Exchange, origin: ExchangeOrigin): HttpFacts {
   const req = exchange.request;
   const isServer = origin.role === 'server';
-  const proxy = isServer ? proxyView(req.headers) : NO_PROXY;
+  const h = requestHeaders(req.headers);
+  const proxy = isServer ? proxyView(h) : NO_PROXY;
   const scheme = proxy.proto === 'https' || proxy.proto === 'http' ? proxy.proto : origin.tls ? 'https' : 'http';
   const rawMethod = req.method;
   const known = KNOWN_METHODS.has(rawMethod);
 
   // origin-form `/p?q`, absolute-form `http://h:p/p?q` (proxies), authority-form `h:p` (CONNECT), `*`.
   let target = req.target;
-  let authorityText = proxy.host ?? headerValue(req.headers, ':authority') ?? headerValue(req.headers, 'host');
+  let authorityText = proxy.host ?? h.authority ?? h.host;
   const schemeSep = target.indexOf('://');
   if (schemeSep > 0 && !target.startsWith('/')) {
     const afterScheme = target.slice(schemeSep + 3);
@@ -165,13 +209,14 @@ export function describeHttp(exchange: Exchange, origin: ExchangeOrigin): HttpFa
   }
   const path = stripQuery(target);
 
-  const authority = authorityText !== undefined ? parseAuthority(authorityText) : undefined;
+  const parsed = authorityText !== undefined ? cachedAuthority(authorityText) : undefined;
+  const authority = parsed?.authority;
   const peerHost = isServer ? origin.localAddress : origin.remoteAddress;
   const peerPort = isServer ? origin.localPort : origin.remotePort;
   const serverAddress = authority?.host ?? peerHost;
   const serverPort = authority?.port ?? peerPort;
   let authorityOut: string;
-  if (authority) authorityOut = authorityText!.trim().toLowerCase();
+  if (authority) authorityOut = parsed!.normalized;
   else authorityOut = peerPort === DEFAULT_PORT[scheme] ? (peerHost.includes(':') ? `[${peerHost}]` : peerHost) : hostPort(peerHost, peerPort);
 
   const status = exchange.response?.status;
@@ -198,7 +243,7 @@ export function describeHttp(exchange: Exchange, origin: ExchangeOrigin): HttpFa
     status,
     spanStatus,
     errorType,
-    userAgent: headerValue(req.headers, 'user-agent'),
+    userAgent: h.userAgent,
   };
 }
 
@@ -236,6 +281,7 @@ export interface GrpcFacts {
   spanStatus: StatusCode;
   errorType: string | undefined;
   statusMessage: string;
+  userAgent: string | undefined;
 }
 
 const MAX_STATUS_MESSAGE = 256;
@@ -268,12 +314,13 @@ export function describeGrpc(exchange: Exchange, origin: ExchangeOrigin): GrpcFa
     errorType = GRPC_STATUS_NAMES[grpcStatus] ?? String(grpcStatus);
   }
 
-  const authority = parseAuthority(headerValue(req.headers, ':authority') ?? headerValue(req.headers, 'host') ?? '');
+  const h = requestHeaders(req.headers);
+  const authority = cachedAuthority(h.authority ?? h.host ?? '').authority;
   const serverAddress = authority?.host ?? (isServer ? origin.localAddress : origin.remoteAddress);
   const serverPort = authority?.port ?? (isServer ? origin.localPort : origin.remotePort);
   const statusMessage = spanStatus === StatusCode.ERROR ? (res?.grpcMessage ?? '').slice(0, MAX_STATUS_MESSAGE) : '';
-  const clientAddress = isServer ? proxyView(req.headers).clientAddress ?? origin.remoteAddress : undefined;
-  return { fullMethod, service, method, grpcStatus, serverAddress, serverPort, clientAddress, spanStatus, errorType, statusMessage };
+  const clientAddress = isServer ? proxyView(h).clientAddress ?? origin.remoteAddress : undefined;
+  return { fullMethod, service, method, grpcStatus, serverAddress, serverPort, clientAddress, spanStatus, errorType, statusMessage, userAgent: h.userAgent };
 }
 
 /** Duration of an exchange in ns: request's first byte to response's last byte (or request end without response). */
@@ -283,12 +330,23 @@ export function exchangeDurationNs(exchange: Exchange): bigint {
   return d > 0n ? d : 0n;
 }
 
-const OTLP_HTTP_PATHS = new Set(['/v1/traces', '/v1/metrics', '/v1/logs']);
-const OTLP_GRPC_EXPORT = /^\/opentelemetry\.proto\.collector\.(?:trace|metrics|logs|profiles)\.v1(?:development)?\.\w+Service\/Export$/;
+/** What an OTLP export carries. */
+export type OtlpSignal = 'traces' | 'metrics' | 'logs' | 'profiles';
 
-/** True for an OTLP export request (HTTP `POST /v1/{traces,metrics,logs}` or the gRPC Export methods). */
-export function isOtlpExport(exchange: Exchange): boolean {
-  const path = stripQuery(exchange.request.target);
-  if (exchange.protocol === 'grpc') return OTLP_GRPC_EXPORT.test(path);
-  return exchange.request.method === 'POST' && OTLP_HTTP_PATHS.has(path);
+const OTLP_HTTP_PATHS = new Map<string, OtlpSignal>([['/v1/traces', 'traces'], ['/v1/metrics', 'metrics'], ['/v1/logs', 'logs'], ['/v1development/profiles', 'profiles']]);
+const OTLP_GRPC_EXPORT = /^\/opentelemetry\.proto\.collector\.(trace|metrics|logs|profiles)\.v1(?:development)?\.\w+Service\/Export$/;
+
+/**
+ * The signal of an OTLP export request (HTTP `POST /v1/{traces,metrics,logs}` or the gRPC
+ * `opentelemetry.proto.collector.*.v1.*Service/Export` methods); undefined for anything else.
+ */
+export function otlpExportSignal(exchange: Exchange): OtlpSignal | undefined {
+  // Asked for every exchange: the cheap tests first.
+  const target = exchange.request.target;
+  if (exchange.protocol === 'grpc') {
+    if (!target.startsWith('/opentelemetry.')) return undefined;
+    const service = OTLP_GRPC_EXPORT.exec(stripQuery(target))?.[1];
+    return service === undefined ? undefined : service === 'trace' ? 'traces' : service as OtlpSignal;
+  }
+  return exchange.request.method === 'POST' && target.startsWith('/v1') ? OTLP_HTTP_PATHS.get(stripQuery(target)) : undefined;
 }

@@ -1,10 +1,10 @@
 // The façade the `ebpf` receiver calls: record() every Exchange with its origin, then periodically
 // drainSpans() and collectMetrics() to hand pdata to the pipelines.
 import type { Metrics, Resource, Span, Traces } from '../collector/pdata/model.js';
-import type { Exchange } from '../protocols/exchange.js';
+import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
 import { MonotonicClock } from './clock.js';
 import { resolveTelemetryConfig, type TelemetryConfig } from './config.js';
-import { describeGrpc, describeHttp, isOtlpExport, type ExchangeOrigin } from './exchange-facts.js';
+import { describeGrpc, describeHttp, otlpExportSignal, type OtlpSignal } from './exchange-facts.js';
 import { RedMetrics } from './red-metrics.js';
 import { RouteResolver } from './routes.js';
 import { sondeScope } from './scope.js';
@@ -36,14 +36,22 @@ export interface ExchangeTelemetryStats {
   linkedByConnection: number;
   /** Records that went to an `otel.metric.overflow` series. */
   metricOverflowRecords: number;
-  /** Exchanges of processes that export OTLP themselves (exclude_otel_instrumented_services). */
+  /**
+   * Exchanges not turned into spans because they are OTLP exports (either end) or their process
+   * exports traces over OTLP itself (exclude_otel_instrumented_services).
+   */
   otelInstrumented: number;
+  /** Exchanges left out of the RED metrics (their span kept, if any) because their process exports metrics over OTLP itself. */
+  otelInstrumentedMetrics: number;
   /** Exchanges that could not be processed at all (see lastError). */
   failed: number;
   lastError: string | undefined;
 }
 
 const MAX_OTEL_INSTRUMENTED = 4096;
+
+/** exportedSignals()'s answer for an exchange that is itself an OTLP export. */
+const EXPORT_CALL = 'export-call';
 
 interface PendingSpans { resource: Resource; entries: PendingSpan[] }
 
@@ -56,9 +64,9 @@ export class ExchangeTelemetry {
   private readonly metrics: RedMetrics;
   private pending = new Map<string, PendingSpans>();
   private pendingCount = 0;
-  private readonly counters = { exchanges: 0, ignored: 0, unsampled: 0, spansDropped: 0, forwardedTraceparents: 0, linkedByConnection: 0, otelInstrumented: 0, failed: 0 };
-  /** Identity keys (pid + start time) of processes seen exporting OTLP; oldest forgotten first. */
-  private readonly otelInstrumented = new Set<string>();
+  private readonly counters = { exchanges: 0, ignored: 0, unsampled: 0, spansDropped: 0, forwardedTraceparents: 0, linkedByConnection: 0, otelInstrumented: 0, otelInstrumentedMetrics: 0, failed: 0 };
+  /** Identity key (pid + start time) → the signals that process was seen exporting over OTLP; oldest forgotten first. */
+  private readonly otlpExporters = new Map<string, Set<OtlpSignal>>();
   private lastError: string | undefined;
 
   /** `config` is the user's (partial) configuration; it is validated and completed with defaults. */
@@ -89,24 +97,32 @@ export class ExchangeTelemetry {
 
   private recordUnsafe(exchange: Exchange, origin: ExchangeOrigin): void {
     const id = this.identity.identify(origin.pid);
-    if (this.config.exclude_otel_instrumented_services && this.isOtelInstrumentedProcess(id.key, exchange, origin)) {
-      this.counters.otelInstrumented++;
-      return;
+    let spans = this.config.traces;
+    let metrics = this.config.metrics;
+    if (this.config.exclude_otel_instrumented_services) {
+      // Per signal, as the SDK reports it: an app exporting only metrics keeps Sonde's spans.
+      const exported = this.exportedSignals(id.key, exchange, origin);
+      if (exported === EXPORT_CALL) { this.counters.otelInstrumented++; return; }
+      if (exported !== undefined) {
+        if (spans && exported.has('traces')) { spans = false; this.counters.otelInstrumented++; }
+        if (metrics && exported.has('metrics')) { metrics = false; this.counters.otelInstrumentedMetrics++; }
+        if (!spans && !metrics) return;
+      }
     }
     let build: (ids: SpanIds) => Span;
     if (exchange.protocol === 'grpc') {
       if (this.routes.isIgnored(exchange.request.target)) { this.counters.ignored++; return; }
       const facts = describeGrpc(exchange, origin);
-      if (this.config.metrics) this.metrics.recordGrpc(id, exchange, origin, facts);
-      if (!this.config.traces) return;
+      if (metrics) this.metrics.recordGrpc(id, exchange, origin, facts);
+      if (!spans) return;
       build = (ids) => this.spanFactory.grpcSpan(exchange, origin, facts, ids);
     } else {
       const facts = describeHttp(exchange, origin);
       // Low-cardinality route memory is per service name: replicas of one service learn together.
       const resolved = facts.path === '' ? { ignored: false as const, route: undefined } : this.routes.resolve(facts.path, id.serviceName);
       if (resolved.ignored) { this.counters.ignored++; return; }
-      if (this.config.metrics) this.metrics.recordHttp(id, exchange, origin, facts, resolved.route);
-      if (!this.config.traces) return;
+      if (metrics) this.metrics.recordHttp(id, exchange, origin, facts, resolved.route);
+      if (!spans) return;
       build = (ids) => this.spanFactory.httpSpan(exchange, origin, facts, resolved.route, ids);
     }
     const ids = this.spanFactory.spanIds(exchange, origin);
@@ -121,17 +137,27 @@ export class ExchangeTelemetry {
     this.pendingCount++;
   }
 
-  private isOtelInstrumentedProcess(key: string, exchange: Exchange, origin: ExchangeOrigin): boolean {
-    if (this.otelInstrumented.has(key)) return true;
-    if (origin.role !== 'client' || !isOtlpExport(exchange)) return false;
-    this.otelInstrumented.add(key);
-    if (this.otelInstrumented.size > MAX_OTEL_INSTRUMENTED) this.otelInstrumented.delete(this.otelInstrumented.values().next().value!);
-    return true;
+  /**
+   * EXPORT_CALL when `exchange` is an OTLP export (never reported, at either end; a client end
+   * also records its signal for the process), else the signals the process was seen exporting.
+   */
+  private exportedSignals(key: string, exchange: Exchange, origin: ExchangeOrigin): ReadonlySet<OtlpSignal> | typeof EXPORT_CALL | undefined {
+    const signal = otlpExportSignal(exchange);
+    if (signal === undefined) return this.otlpExporters.get(key);
+    if (origin.role === 'client') {
+      const signals = this.otlpExporters.get(key);
+      if (signals) signals.add(signal);
+      else {
+        this.otlpExporters.set(key, new Set([signal]));
+        if (this.otlpExporters.size > MAX_OTEL_INSTRUMENTED) this.otlpExporters.delete(this.otlpExporters.keys().next().value!);
+      }
+    }
+    return EXPORT_CALL;
   }
 
-  /** Whether `pid` was seen exporting OTLP (and is therefore not reported, by default). */
-  isOtelInstrumented(pid: number): boolean {
-    return this.otelInstrumented.has(this.identity.identify(pid).key);
+  /** The signals `pid` was seen exporting over OTLP (those Sonde no longer reports for it, by default), sorted. */
+  otlpSignalsOf(pid: number): OtlpSignal[] {
+    return [...this.otlpExporters.get(this.identity.identify(pid).key) ?? []].sort();
   }
 
   /**
@@ -143,7 +169,9 @@ export class ExchangeTelemetry {
     const groups = [...this.pending.values()];
     this.pending = new Map();
     this.pendingCount = 0;
-    const linked = linkSpans(groups.flatMap((g) => g.entries), () => this.spanFactory.newSpanId());
+    const all: PendingSpan[] = [];
+    for (const g of groups) for (const e of g.entries) all.push(e);
+    const linked = linkSpans(all, () => this.spanFactory.newSpanId());
     this.counters.forwardedTraceparents += linked.forwarded;
     this.counters.linkedByConnection += linked.linked;
     return {

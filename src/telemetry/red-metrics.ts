@@ -3,8 +3,8 @@
 // lookup and a binary search per histogram.
 import { ExplicitHistogram } from '../collector/pdata/histogram.js';
 import { AggregationTemporality, type Attributes, type HistogramDataPoint, type Metric, type Metrics, type Resource } from '../collector/pdata/model.js';
-import type { Exchange } from '../protocols/exchange.js';
-import { exchangeDurationNs, type ExchangeOrigin, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
+import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
+import { exchangeDurationNs, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
 import { sondeScope } from './scope.js';
 
 /** The HTTP semantic conventions' advised boundaries for request durations, in seconds. */
@@ -35,30 +35,37 @@ interface SeriesRow { resource: MetricResource; attributes: Attributes; histogra
 /**
  * Histograms that always share one attribute set (e.g. server duration and body sizes), so one
  * lookup finds all of them. Bounded: past `maxSeries` rows, new attribute sets share an overflow row.
+ * A series is found through nested maps (resource, then a string, a number and a string key from
+ * the attributes) rather than one concatenated key: no string is built or hashed per record.
  */
 class SeriesTable {
-  private readonly rows = new Map<string, SeriesRow>();
+  private readonly rows = new Map<string, Map<string, Map<number, Map<string, SeriesRow>>>>();
+  private readonly overflow = new Map<string, SeriesRow>();
   private regular = 0;
   overflowRecords = 0;
 
   constructor(readonly definitions: HistogramDefinition[], private readonly maxSeries: number) {}
 
-  row(resource: MetricResource, key: string, attributes: () => Attributes): SeriesRow {
-    const fullKey = resource.key + '\x1e' + key;
-    let row = this.rows.get(fullKey);
+  row(resource: MetricResource, k1: string, k2: number, k3: string, attributes: () => Attributes): SeriesRow {
+    let byK1 = this.rows.get(resource.key);
+    if (!byK1) this.rows.set(resource.key, (byK1 = new Map()));
+    let byK2 = byK1.get(k1);
+    if (!byK2) byK1.set(k1, (byK2 = new Map()));
+    let byK3 = byK2.get(k2);
+    if (!byK3) byK2.set(k2, (byK3 = new Map()));
+    let row = byK3.get(k3);
     if (row) return row;
     if (this.regular >= this.maxSeries) {
       this.overflowRecords++;
-      const overflowKey = resource.key + '\x1e\x1foverflow';
-      row = this.rows.get(overflowKey);
+      row = this.overflow.get(resource.key);
       if (!row) {
         row = this.newRow(resource, { 'otel.metric.overflow': true });
-        this.rows.set(overflowKey, row);
+        this.overflow.set(resource.key, row);
       }
       return row;
     }
     row = this.newRow(resource, attributes());
-    this.rows.set(fullKey, row);
+    byK3.set(k3, row);
     this.regular++;
     return row;
   }
@@ -69,12 +76,23 @@ class SeriesTable {
     return { resource, attributes, histograms: this.definitions.map((d) => new ExplicitHistogram(d.bounds)) };
   }
 
-  *entries(): IterableIterator<SeriesRow> { yield* this.rows.values(); }
+  *entries(): IterableIterator<SeriesRow> {
+    for (const byK1 of this.rows.values()) for (const byK2 of byK1.values()) for (const byK3 of byK2.values()) yield* byK3.values();
+    yield* this.overflow.values();
+  }
 }
 
 const NS_PER_S = 1e9;
 const NS_PER_MS = 1e6;
 const SEP = '\x1f';
+/** Methods as facts.method has them (known ones, or `_OTHER`). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'];
+const METHODS_INDEX = new Map(METHODS.map((m, i) => [m, i]));
+const OTHER_METHOD = METHODS.length - 1;
+const PROTOCOL_VERSIONS = new Map([['1.0', 0], ['1.1', 1], ['2', 2]]);
+const OTHER_VERSION = 3;
+/** Packed in place of a missing (or not 3-digit) status, which then goes into the string part of the key. */
+const NO_STATUS = 1000;
 
 export class RedMetrics {
   private readonly httpServer: SeriesTable;
@@ -100,9 +118,19 @@ export class RedMetrics {
 
   recordHttp(resource: MetricResource, exchange: Exchange, origin: ExchangeOrigin, facts: HttpFacts, route: string | undefined): void {
     const isServer = origin.role === 'server';
-    const key = facts.method + SEP + (facts.status ?? '') + SEP + (route ?? '\x00') + SEP + (facts.errorType ?? '') + SEP
-      + facts.scheme + SEP + facts.protocolVersion + SEP + facts.serverPort + (isServer ? '' : SEP + facts.serverAddress);
-    const row = (isServer ? this.httpServer : this.httpClient).row(resource, key, () => {
+    // Series key: the route; method, status, scheme, protocol version and port packed in one number;
+    // whatever is rarer or unbounded (an unknown version, the error of a response-less exchange,
+    // a client's server.address) in the last string. error.type follows from the status otherwise.
+    const status = facts.status;
+    const statusSlot = status !== undefined && Number.isInteger(status) && status >= 0 && status < NO_STATUS ? status : NO_STATUS;
+    const version = PROTOCOL_VERSIONS.get(facts.protocolVersion) ?? OTHER_VERSION;
+    const packed = (((statusSlot * METHODS.length + (METHODS_INDEX.get(facts.method) ?? OTHER_METHOD)) * 2
+      + (facts.scheme === 'https' ? 1 : 0)) * (OTHER_VERSION + 1) + version) * 65536 + facts.serverPort;
+    const rest = version === OTHER_VERSION || statusSlot === NO_STATUS || !isServer
+      ? (version === OTHER_VERSION ? facts.protocolVersion : '') + SEP + (statusSlot === NO_STATUS ? `${status ?? ''}${SEP}${facts.errorType ?? ''}` : '')
+        + SEP + (isServer ? '' : facts.serverAddress)
+      : '';
+    const row = (isServer ? this.httpServer : this.httpClient).row(resource, route ?? '\x00', packed, rest, () => {
       const a: Attributes = { 'http.request.method': facts.method };
       if (facts.status !== undefined) a['http.response.status_code'] = facts.status;
       if (route !== undefined) a['http.route'] = route;
@@ -120,8 +148,7 @@ export class RedMetrics {
   }
 
   recordGrpc(resource: MetricResource, exchange: Exchange, origin: ExchangeOrigin, facts: GrpcFacts): void {
-    const key = (facts.service ?? '') + SEP + (facts.method ?? '') + SEP + (facts.grpcStatus ?? '');
-    const row = (origin.role === 'server' ? this.rpcServer : this.rpcClient).row(resource, key, () => {
+    const row = (origin.role === 'server' ? this.rpcServer : this.rpcClient).row(resource, facts.service ?? '\x00', facts.grpcStatus ?? -1, facts.method ?? '\x00', () => {
       const a: Attributes = { 'rpc.system': 'grpc' };
       if (facts.service !== undefined) a['rpc.service'] = facts.service;
       if (facts.method !== undefined) a['rpc.method'] = facts.method;

@@ -190,11 +190,16 @@ export class LowCardinalityRouteTree {
   }
 }
 
+/** Paths whose resolution is remembered (a service with more distinct paths clears it and starts over). */
+const ROUTE_CACHE_ENTRIES = 4096;
+
 /** Resolves `http.route` for a path, per service (low-cardinality trees are per service). */
 export class RouteResolver {
   private readonly patterns: CompiledPattern[];
   private readonly ignored: CompiledPattern[];
   private readonly trees = new Map<string, LowCardinalityRouteTree>();
+  /** Path → result, for the modes whose answer depends on the path alone. */
+  private readonly cache = new Map<string, RouteResult>();
 
   constructor(private readonly config: RouteConfig = DEFAULT_ROUTE_CONFIG) {
     this.patterns = compileAll(config.patterns);
@@ -204,6 +209,19 @@ export class RouteResolver {
   /** `path` may include a query string; `serviceKey` scopes the low-cardinality memory. */
   resolve(rawPath: string, serviceKey: string): RouteResult {
     const path = stripQuery(rawPath);
+    // Every mode but low-cardinality (which learns per service) is a pure function of the path:
+    // most services have few distinct paths, so remember the answers (bounded; cleared when full).
+    if (this.config.unmatched === 'low-cardinality') return this.resolveUncached(path, serviceKey);
+    let result = this.cache.get(path);
+    if (result === undefined) {
+      if (this.cache.size >= ROUTE_CACHE_ENTRIES) this.cache.clear();
+      result = this.resolveUncached(path, serviceKey);
+      this.cache.set(path, result);
+    }
+    return result;
+  }
+
+  private resolveUncached(path: string, serviceKey: string): RouteResult {
     for (const p of this.ignored) if (p.regex.test(path)) return IGNORED;
     for (const p of this.patterns) if (p.regex.test(path)) return { ignored: false, route: p.template };
     switch (this.config.unmatched) {

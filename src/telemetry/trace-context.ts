@@ -90,7 +90,9 @@ export function parseTraceState(value: string): string {
 export function extractTraceContext(headers: HeaderList): TraceContext | undefined {
   let traceparent: string | undefined;
   let tracestate: string | undefined;
-  for (const [name, value] of headers) {
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i]![0];
+    const value = headers[i]![1];
     if (name === 'traceparent') {
       if (traceparent !== undefined) return undefined;
       traceparent = value;

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { ConnectionTable, type Connection } from '../../src/capture/index.js';
 import type { ConnectionEvent } from '../../src/ebpf/index.js';
 import { bpfOrSkip, toolOrSkip } from '../helpers/env.js';
-import { freePort, openProbes, run, startPythonHttp } from '../ebpf/capture-fixture.js';
+import { freePort, openProbes, run } from '../ebpf/capture-fixture.js';
+import { startPythonHttp } from '../helpers/children.js';
 
 test('curl → python3 http.server: both ends with pid, comm, role, addresses, bytes', async (t) => {
   if (!bpfOrSkip(t) || !toolOrSkip(t, 'curl') || !toolOrSkip(t, 'python3')) return;
@@ -39,7 +40,7 @@ test('curl → python3 http.server: both ends with pid, comm, role, addresses, b
         assert.equal(client.bytesReceived, srv.bytesSent);
         assert.notEqual(srv.cookie, 0n, 'the server socket got its cookie from its first packet');
       } finally {
-        server.kill();
+        await server.stop();
       }
     }
   } finally {
@@ -63,6 +64,9 @@ test('joins a server socket on its kernel address until the cookie appears', () 
   const c = table.get(9n)!;
   assert.deepEqual([c.role, c.state, c.sk], ['server', 'CLOSE_WAIT', 77n]);
   assert.equal(table.get(0n, 77n), c);
+  assert.equal(table.applyConnectionEvent(ev({ sk: 77n, cookie: 9n, oldState: 'CLOSE_WAIT', newState: 'LAST_ACK', localPort: 80, remotePort: 5000 })), c,
+    'the apply methods return the connection, so callers need no second lookup');
+  assert.equal(table.applyConnectionEvent(ev({ sk: 5n, cookie: 5n, oldState: 'FIN_WAIT1', newState: 'CLOSE' })), undefined, 'the close of an unknown connection');
 });
 
 test('memory is bounded: closed entries expire, the table never exceeds maxEntries', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StreamReassembler } from '../../src/capture/index.js';
+import { ConnectionStreams, StreamReassembler } from '../../src/capture/index.js';
+import type { PayloadEvent } from '../../src/ebpf/index.js';
 
 const enc = new TextEncoder();
 /** A packet of `text` at sequence number `seq`, fully captured (head = all bytes). */
@@ -93,4 +94,31 @@ test('framed HTTP/2 records: one segment per extent, skipped bytes as holes and 
     [[0, 970, 'h', 14], [970, 30, 't', 30], [1000, 3000, '', 0], [4000, 20, 'x', 20], [4020, 500, '', 0]]);
   assert.equal(r.nextOffset, 4520);
   assert.equal(r.stats.outOfOrder + r.stats.gapsSkipped, 0);
+});
+
+test('ConnectionStreams: one stream per connection and direction, closed and evicted a connection at a time', () => {
+  const ev = (cookie: bigint, direction: 'ingress' | 'egress', seq: number, text: string) =>
+    ({ ...pkt(seq, text), cookie, direction }) as unknown as PayloadEvent;
+  const streams = new ConnectionStreams({ maxStreams: 4 });
+  assert.equal(str(streams.push(ev(1n, 'ingress', 10, 'GET '))), 'GET ');
+  assert.equal(str(streams.push(ev(1n, 'egress', 500, 'HTTP'))), 'HTTP');
+  assert.equal(str(streams.push(ev(1n, 'ingress', 14, '/ x'))), '/ x', 'the same direction continues its stream');
+  assert.equal(str(streams.push(ev(2n, 'ingress', 50, 'late'))), 'late', 'a new stream starts at its first byte');
+  assert.equal(streams.get(2n, 'ingress')?.nextOffset, 4);
+  assert.equal(streams.push(ev(2n, 'egress', 90, 'abcd')).length, 1);
+  assert.equal(streams.size, 4);
+  assert.equal(streams.get(1n, 'ingress')?.nextOffset, 7);
+  // Held out-of-order bytes come back on close, per direction.
+  assert.deepEqual(streams.push(ev(2n, 'egress', 98, 'later')), []);
+  const held = streams.close(2n);
+  assert.deepEqual([held.ingress.length, str(held.egress)], [0, 'later']);
+  assert.equal(streams.size, 2);
+  assert.deepEqual(streams.close(2n), { ingress: [], egress: [] }, 'closing twice is harmless');
+  // At the bound the oldest connection goes, both directions at once, never the one being fed.
+  streams.push(ev(3n, 'ingress', 0, 'a'));
+  streams.push(ev(3n, 'egress', 0, 'b'));
+  streams.push(ev(4n, 'ingress', 0, 'c'));
+  assert.equal(streams.get(1n, 'ingress'), undefined);
+  assert.equal(streams.get(1n, 'egress'), undefined);
+  assert.deepEqual([streams.size, streams.get(3n, 'egress')?.nextOffset, streams.get(4n, 'ingress')?.nextOffset], [3, 1, 1]);
 });

@@ -1,6 +1,6 @@
 // Shared by the probe tests: one set of real probes per test file, a recorder of everything they
 // deliver, and small helpers to run real servers and clients on loopback.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CaptureProbes, type CaptureEvent, type CaptureOptions, type ConnectionEvent, type PayloadEvent } from '../../src/ebpf/index.js';
 
@@ -41,17 +41,4 @@ export async function run(cmd: string, args: string[]): Promise<{ pid: number; c
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   return { pid: child.pid!, code, stdout };
-}
-
-/** Starts `python3 -m http.server PORT --bind HOST` and waits until it accepts connections. */
-export async function startPythonHttp(host: string, port: number, cwd: string): Promise<ChildProcess> {
-  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', host], { cwd, stdio: 'ignore' });
-  const url = host.includes(':') ? `http://[${host}]:${port}/` : `http://${host}:${port}/`;
-  for (let i = 0; i < 100; i++) {
-    const r = await run('curl', ['-s', '-g', '-o', '/dev/null', '-w', '%{http_code}', url]);
-    if (r.stdout === '200') return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error(`python3 http.server on ${url} did not come up`);
 }

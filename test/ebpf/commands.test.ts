@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { bpfOrSkip, toolOrSkip } from '../helpers/env.js';
-import { freePort, run, startPythonHttp } from './capture-fixture.js';
+import { freePort, run } from './capture-fixture.js';
+import { startPythonHttp } from '../helpers/children.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -53,7 +54,7 @@ test('sonde connections --json shows curl → python3 http.server with both pids
     for (const k of ['open_ts', 'close_ts']) assert.match(String(client[k]), /^\d{4}-\d\d-\d\dT/);
     assert.match(err, /kernel events: \d+ connection/);
   } finally {
-    server.kill();
+    await server.stop();
     agent.kill();
   }
 });

@@ -53,3 +53,21 @@ test('a verifier rejection carries the relevant verifier log lines', async (t) =
     return true;
   });
 });
+
+test('a load interrupted by a sampling profiler (SIGPROF) says so instead of blaming the verifier', async (t) => {
+  if (!bpfOrSkip(t)) return;
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const probes = fileURLToPath(new URL('../../src/ebpf/index.js', import.meta.url));
+  // SIGPROF every 100 µs: the capture programs take milliseconds to verify, so every libbpf attempt is interrupted.
+  const script = `import(${JSON.stringify(probes)}).then(({ CaptureProbes }) => {
+    try { CaptureProbes.open({ ports: [9] }).close(); console.log('loaded'); } catch (err) { console.log(JSON.stringify({ message: err.message, remedy: err.remedy })); }
+  });`;
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-prof-'));
+  const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', dir, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const out = r.stdout.trim().split('\n').pop() ?? '';
+  assert.notEqual(out, 'loaded', 'the probes loaded despite SIGPROF every 100 µs: this test no longer exercises the interrupted load');
+  const err = JSON.parse(out) as { message: string; remedy: string };
+  assert.match(err.message, /interrupted by signals .*EAGAIN/);
+  assert.match(err.remedy, /--cpu-prof/);
+});

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CaptureProbes, ConnectionEvent } from '../../src/ebpf/index.js';
 import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
-import { freePort, openProbes, run, startPythonHttp, type Recorder } from './capture-fixture.js';
+import { freePort, openProbes, run, type Recorder } from './capture-fixture.js';
+import { startPythonHttp } from '../helpers/children.js';
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
 
@@ -79,7 +80,7 @@ describe('capture probes', () => {
         assert.ok(response.some((p) => text(p.head).startsWith('HTTP/1.0 200 OK')));
         assert.equal(BigInt(response.reduce((n, p) => n + p.length, 0)), serverClose.bytesSent);
       } finally {
-        server.kill();
+        await server.stop();
       }
     });
   }

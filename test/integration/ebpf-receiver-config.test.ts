@@ -3,9 +3,11 @@
 // embedded default config (npm start) carrying it in its traces and metrics pipelines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../../src/collector/config/config.js';
 import { DEFAULT_CONFIG_YAML } from '../../src/collector/config/default.js';
+import { otlpPortsWarning } from '../../src/collector/receivers/ebpf/config.js';
 import { CapturedProcessIdentity } from '../../src/collector/receivers/ebpf/identity.js';
 import { Service } from '../../src/collector/service/service.js';
 import { quietLogger, selfMetric } from '../collector/helpers.js';
@@ -67,6 +69,32 @@ describe('ebpf receiver config', () => {
     } finally {
       await svc.shutdown();
     }
+  });
+
+  it('warns once at start when `ports` hides the OTLP exports that exclude_otel_instrumented_services needs', async () => {
+    const warning = otlpPortsWarning({ ports: [8080, 9090], exclude_otel_instrumented_services: true });
+    assert.match(warning ?? '', /ports \[8080,9090\] has neither 4317 nor 4318[\s\S]*reported twice[\s\S]*Fix: add the port your SDKs export to/);
+    for (const ok of [[], [8080, 4318], [4317]]) assert.equal(otlpPortsWarning({ ports: ok, exclude_otel_instrumented_services: true }), undefined, JSON.stringify(ok));
+    assert.equal(otlpPortsWarning({ ports: [8080], exclude_otel_instrumented_services: false }), undefined);
+
+    // The receiver logs it when it starts, before (and whether or not) the probes load.
+    const startWarnings = async (ebpf: string): Promise<string[]> => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line); } });
+      const svc = await Service.fromYaml(yaml(ebpf), { logger, selfMetrics: new Registry() });
+      const original = console.error;
+      console.error = () => {}; // the capture-off notice of `required: false`
+      try {
+        await svc.start();
+      } finally {
+        console.error = original;
+        await svc.shutdown();
+      }
+      return lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.includes('exclude_otel_instrumented_services'));
+    };
+    const missing = await startWarnings('{ required: false, cgroup_path: /nonexistent/cgroup, ports: [8080, 9090] }');
+    assert.deepEqual(missing, [warning]);
+    assert.deepEqual(await startWarnings('{ required: false, cgroup_path: /nonexistent/cgroup, ports: [8080, 4317] }'), []);
   });
 
   it('the embedded default config has an optional ebpf receiver in the traces and metrics pipelines', async () => {

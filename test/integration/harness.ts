@@ -2,7 +2,7 @@
 // receiver restricted to the test's ports and an in-memory sink exporter, helpers to read the
 // spans and metrics it received, and real servers and clients run as child processes (the agent
 // never reports its own process, so nothing under test may run inside the test process).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ExporterFactory } from '../../src/collector/component.js';
@@ -15,12 +15,18 @@ import type { AnyValue, Attributes, HistogramDataPoint, Metrics, Span, Traces } 
 import { processorFactories } from '../../src/collector/processors/index.js';
 import { receiverFactories } from '../../src/collector/receivers/index.js';
 import type { Service } from '../../src/collector/service/service.js';
+import { SONDE_SCOPE_NAME } from '../../src/telemetry/scope.js';
 import { startService, waitFor } from '../collector/helpers.js';
+import { startChild, waitForOutput, type Child } from '../helpers/children.js';
+import { ebpfServiceYaml } from '../helpers/ebpf-service-yaml.js';
 
 export { freePort, waitFor } from '../collector/helpers.js';
+export { startChild, startPythonHttp, waitForOutput, type Child } from '../helpers/children.js';
 
 export interface SeenSpan extends Span {
   resource: Attributes;
+  /** Name of the instrumentation scope: `sonde` for captured spans, the instrumentation's for an SDK's. */
+  scope: string;
 }
 
 /** What the sink exporter received. */
@@ -29,12 +35,15 @@ export class Sink {
   readonly metrics: Metrics[] = [];
 
   spans(): SeenSpan[] {
-    return this.traces.flatMap((td) => td.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ ...s, resource: rs.resource.attributes })))));
+    return this.traces.flatMap((td) => td.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ ...s, resource: rs.resource.attributes, scope: ss.scope.name })))));
   }
 
-  /** The data points of a histogram in the latest metrics batch (cumulative), with their resource. */
+  /**
+   * The data points of a histogram in the latest metrics batch of the ebpf receiver (cumulative),
+   * with their resource; batches from an `otlp` receiver are skipped.
+   */
   histogram(name: string): Array<HistogramDataPoint & { resource: Attributes }> {
-    const last = this.metrics.at(-1);
+    const last = [...this.metrics].reverse().find((md) => md.resourceMetrics.some((rm) => rm.scopeMetrics.some((sm) => sm.scope.name === SONDE_SCOPE_NAME)));
     if (!last) return [];
     const out: Array<HistogramDataPoint & { resource: Attributes }> = [];
     for (const rm of last.resourceMetrics) {
@@ -75,33 +84,26 @@ export interface Agent {
 /**
  * Starts a Service whose `ebpf` receiver captures `ports` (flushing spans every 100 ms, metrics
  * every 200 ms) into a sink. `ebpfExtra` adds YAML lines under the receiver (indented by 4),
- * `extraExporters` more exporters for the metrics pipeline (e.g. prometheus).
+ * `extraExporters` more exporters for the metrics pipeline (e.g. prometheus), `otlp` an `otlp`
+ * receiver on 127.0.0.1 with these gRPC / HTTP ports feeding the same sink (for SDK-instrumented apps).
  */
-export async function startAgent(ports: number[], opts: { ebpfExtra?: string; exportersYaml?: string; metricsExporters?: string[]; refuse?: boolean } = {}): Promise<Agent> {
+export async function startAgent(ports: number[], opts: {
+  ebpfExtra?: string; exportersYaml?: string; metricsExporters?: string[]; refuse?: boolean; otlp?: Partial<Record<'grpc' | 'http', number>>;
+} = {}): Promise<Agent> {
   const sink = new Sink();
   const registry = makeRegistry({
     receiver: receiverFactories, processor: processorFactories, connector: connectorFactories,
     exporter: [...exporterFactories, sinkFactory(sink)],
   });
-  const yaml = `
-receivers:
-  ebpf:
-    ports: [${ports.join(', ')}]
-    flush_interval: 100ms
-    metrics_interval: 200ms
-${opts.ebpfExtra ?? ''}
-exporters:
-  sink: { refuse: ${opts.refuse ?? false} }
-${opts.exportersYaml ?? ''}
-service:
-  pipelines:
-    traces:
-      receivers: [ebpf]
-      exporters: [sink]
-    metrics:
-      receivers: [ebpf]
-      exporters: [${['sink', ...(opts.metricsExporters ?? [])].join(', ')}]
-`;
+  const otlpProtocols = Object.entries(opts.otlp ?? {}).map(([protocol, port]) => `${protocol}: { endpoint: "127.0.0.1:${port}" }`);
+  const yaml = ebpfServiceYaml({
+    ports,
+    ebpfExtra: `    flush_interval: 100ms\n    metrics_interval: 200ms\n${opts.ebpfExtra ?? ''}`,
+    otherReceivers: otlpProtocols.length === 0 ? undefined : { yaml: `  otlp: { protocols: { ${otlpProtocols.join(', ')} } }`, names: ['otlp'] },
+    exportersYaml: `  sink: { refuse: ${opts.refuse ?? false} }\n${opts.exportersYaml ?? ''}`,
+    tracesExporters: ['sink'],
+    metricsExporters: ['sink', ...(opts.metricsExporters ?? [])],
+  });
   const service = await startService(yaml, { registry });
   return {
     service,
@@ -131,46 +133,6 @@ export async function curl(...args: string[]): Promise<{ stdout: string; pid: nu
   return r;
 }
 
-/** A child process that stays up for the test; `stop()` kills it and waits for it. */
-export interface Child {
-  proc: ChildProcess;
-  pid: number;
-  stop(): Promise<void>;
-  output(): string;
-}
-
-/** Children still running: killed when the test process exits, whatever happened to the test. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
-
-export function startChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Child {
-  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    proc,
-    pid: proc.pid!,
-    output: () => out,
-    // SIGTERM first so that a master process (nginx) takes its workers down with it.
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Waits until `child` printed a line matching `re` (e.g. "listening"); returns the match. */
-export async function waitForOutput(child: Child, re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-  return waitFor(`output matching ${re} (got: ${JSON.stringify(child.output().slice(-300))})`, () => child.output().match(re) ?? undefined, timeoutMs);
-}
-
 /** Path of a compiled app under test/integration/apps (works from dist/ and dist-*). */
 export const appPath = (name: string): string => fileURLToPath(new URL(`./apps/${name}.js`, import.meta.url));
 
@@ -179,13 +141,6 @@ export async function startNodeApp(name: string, args: string[], env: NodeJS.Pro
   const child = startChild(process.execPath, [appPath(name), ...args], { env: { ...process.env, ...env } });
   const m = await waitForOutput(child, /listening (\d+)/);
   return { child, port: Number(m[1]) };
-}
-
-/** `python3 -m http.server` on host:port in `cwd`; waits until it answers. */
-export async function startPythonHttp(host: string, port: number, cwd: string): Promise<Child> {
-  const child = startChild('/usr/bin/python3', ['-u', '-m', 'http.server', String(port), '--bind', host], { cwd });
-  await waitForOutput(child, /Serving HTTP/);
-  return child;
 }
 
 /**

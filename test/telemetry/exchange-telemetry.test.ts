@@ -182,20 +182,50 @@ describe('ExchangeTelemetry options', () => {
 
 describe('processes instrumented with an OpenTelemetry SDK', () => {
   const make = (cfg: unknown) => new ExchangeTelemetry(cfg, { identity: new FixedIdentities() });
-  it('are no longer reported once seen exporting OTLP (HTTP or gRPC), by default', () => {
+  /** Per service name (svc-PID): the paths of its spans, and the counts of its RED metrics series. */
+  function reported(t: ExchangeTelemetry): { spans: Record<string, string[]>; metrics: Record<string, number> } {
+    const spans: Record<string, string[]> = {};
+    for (const rs of t.drainSpans().resourceSpans) {
+      spans[String(rs.resource.attributes['service.name'])] = rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => String(s.attributes['url.path'] ?? s.name))).sort();
+    }
+    const metrics: Record<string, number> = {};
+    for (const rm of t.collectMetrics().resourceMetrics) {
+      const count = rm.scopeMetrics.flatMap((sm) => sm.metrics)
+        .flatMap((m) => (/^(http|rpc)\.(server|client)\.(request\.)?duration$/.test(m.name) && m.data.type === 'histogram' ? m.data.dataPoints : []))
+        .reduce((n, p) => n + Number(p.count), 0);
+      if (count > 0) metrics[String(rm.resource.attributes['service.name'])] = count;
+    }
+    return { spans, metrics };
+  }
+
+  it('per signal, by default: a traces exporter loses its spans, a metrics exporter its RED metrics; exports are never reported', () => {
     const t = make({});
-    t.record(httpExchange({ target: '/orders' }), serverOrigin(5));
+    t.record(httpExchange({ target: '/before' }), serverOrigin(5));
     t.record(httpExchange({ method: 'POST', target: '/v1/traces', headers: [['host', '127.0.0.1:4318']] }), clientOrigin(5));
-    t.record(httpExchange({ target: '/orders' }), serverOrigin(5));
+    t.record(httpExchange({ target: '/traced' }), serverOrigin(5));
     t.record(grpcExchange('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', 0), clientOrigin(6));
-    t.record(httpExchange({ target: '/orders' }), serverOrigin(6));
+    t.record(httpExchange({ target: '/metered' }), serverOrigin(6));
+    t.record(httpExchange({ method: 'POST', target: '/v1/logs?x=1' }), clientOrigin(8));
+    t.record(httpExchange({ target: '/logged' }), serverOrigin(8));
     t.record(httpExchange({ method: 'GET', target: '/v1/traces' }), clientOrigin(7)); // a GET is no export
-    assert.equal(t.isOtelInstrumented(5), true);
-    assert.equal(t.isOtelInstrumented(6), true);
-    assert.equal(t.isOtelInstrumented(7), false);
-    assert.equal(t.stats.otelInstrumented, 4);
-    assert.deepEqual(allSpans(t.drainSpans()).map((s) => s.attributes['url.path']).sort(), ['/orders', '/v1/traces'],
-      'only what pid 5 did before its first export, and pid 7');
+    // The receiving end of an export (a collector other than Sonde): not reported, not an exporter.
+    t.record(grpcExchange('/opentelemetry.proto.collector.trace.v1.TraceService/Export', 0), serverOrigin(9));
+    assert.deepEqual([5, 6, 7, 8, 9].map((pid) => t.otlpSignalsOf(pid)), [['traces'], ['metrics'], [], ['logs'], []]);
+    assert.deepEqual(reported(t), {
+      spans: { 'svc-5': ['/before'], 'svc-6': ['/metered'], 'svc-7': ['/v1/traces'], 'svc-8': ['/logged'] },
+      metrics: { 'svc-5': 2, 'svc-7': 1, 'svc-8': 1 },
+    });
+    assert.equal(t.stats.otelInstrumented, 5, 'four export calls and the span of /traced');
+    assert.equal(t.stats.otelInstrumentedMetrics, 1, '/metered');
+
+    // pid 6 now exports traces too: nothing of it is reported any more; its earlier series stay.
+    t.record(grpcExchange('/opentelemetry.proto.collector.trace.v1.TraceService/Export', 0), clientOrigin(6));
+    t.record(httpExchange({ target: '/both' }), serverOrigin(6));
+    t.record(grpcExchange('/helloworld.Greeter/SayHello', 0), clientOrigin(6));
+    assert.deepEqual(t.otlpSignalsOf(6), ['metrics', 'traces']);
+    assert.deepEqual(reported(t), { spans: {}, metrics: { 'svc-5': 2, 'svc-7': 1, 'svc-8': 1 } });
+    assert.equal(t.stats.otelInstrumented, 8);
+    assert.equal(t.stats.otelInstrumentedMetrics, 3);
   });
   it('are reported when exclude_otel_instrumented_services is false', () => {
     const t = make({ exclude_otel_instrumented_services: false });

@@ -1,6 +1,5 @@
 // Realistic hand-made Exchanges (the parsers that produce them are built concurrently) and origins.
-import type { Exchange, HeaderList } from '../../src/protocols/exchange.js';
-import type { ExchangeOrigin } from '../../src/telemetry/exchange-facts.js';
+import type { Exchange, ExchangeOrigin, HeaderList } from '../../src/protocols/exchange.js';
 
 export const MS = 1_000_000n;
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MeterProvider, MetricReader, DataPointType, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, type HistogramDataPoint, type Metrics } from '../../src/collector/pdata/model.js';
-import type { Exchange } from '../../src/protocols/exchange.js';
-import { describeGrpc, describeHttp, type ExchangeOrigin } from '../../src/telemetry/exchange-facts.js';
+import type { Exchange, ExchangeOrigin } from '../../src/protocols/exchange.js';
+import { describeGrpc, describeHttp } from '../../src/telemetry/exchange-facts.js';
 import { DEFAULT_DURATION_BUCKETS_SECONDS, DEFAULT_RED_METRICS_OPTIONS, RedMetrics, type MetricResource } from '../../src/telemetry/red-metrics.js';
 import { clientOrigin, grpcExchange, httpExchange, serverOrigin } from './exchanges.js';
 
@@ -129,6 +129,34 @@ describe('RedMetrics HTTP', () => {
     assert.equal(ours.min, sdk.min);
     assert.equal(ours.max, sdk.max);
     await provider.shutdown();
+  });
+
+  it('one series per distinct attribute set: every attribute in the series key tells series apart', () => {
+    const m = new RedMetrics(0n);
+    const server = serverOrigin();
+    const variants: Array<[Exchange, ExchangeOrigin, string | undefined]> = [
+      [httpExchange({}), server, '/a'],
+      [httpExchange({}), server, '/b'],
+      [httpExchange({}), server, undefined],
+      [httpExchange({ method: 'POST' }), server, '/a'],
+      [httpExchange({ method: 'BREW' }), server, '/a'], // _OTHER
+      [httpExchange({ status: 500 }), server, '/a'],
+      [httpExchange({ noResponse: true, error: 'closed' }), server, '/a'],
+      [httpExchange({ noResponse: true, error: 'truncated' }), server, '/a'],
+      [httpExchange({ version: 'HTTP/1.0' }), server, '/a'],
+      [httpExchange({ version: '2' }), server, '/a'],
+      [httpExchange({ version: 'HTTP/0.9' }), server, '/a'],
+      [httpExchange({ headers: [['host', 'shop:9090']] }), server, '/a'],
+      [httpExchange({ headers: [['host', 'shop:8080'], ['x-forwarded-proto', 'https']] }), server, '/a'],
+      [httpExchange({ headers: [['host', 'a.example:8080']] }), clientOrigin(), '/a'],
+      [httpExchange({ headers: [['host', 'b.example:8080']] }), clientOrigin(), '/a'],
+    ];
+    for (const [ex, origin, route] of variants) for (let i = 0; i < 2; i++) recordHttp(m, ex, origin, route);
+    const md = m.collect(1n);
+    const series = [...points(md, 'http.server.request.duration'), ...points(md, 'http.client.request.duration')];
+    assert.equal(series.length, variants.length);
+    for (const p of series) assert.equal(p.count, 2, JSON.stringify(p.attributes));
+    assert.equal(new Set(series.map((p) => JSON.stringify(Object.entries(p.attributes).sort()))).size, variants.length);
   });
 
   it('honours configured boundaries', () => {

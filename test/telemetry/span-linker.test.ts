@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Span } from '../../src/collector/pdata/model.js';
-import type { HeaderList } from '../../src/protocols/exchange.js';
-import type { ExchangeOrigin } from '../../src/telemetry/exchange-facts.js';
+import type { ExchangeOrigin, HeaderList } from '../../src/protocols/exchange.js';
 import { ExchangeTelemetry } from '../../src/telemetry/exchange-telemetry.js';
 import type { ServiceIdentity, ServiceIdentitySource } from '../../src/telemetry/service-identity.js';
 import { httpExchange, MS } from './exchanges.js';
@@ -73,5 +72,34 @@ describe('span linking within a batch', () => {
     });
     assert.equal(s.backend!.filter((x) => x.parentSpanId === '').length, 1);
     assert.equal(t.stats.linkedByConnection, 2);
+  });
+
+  it('thousands of calls on one connection: each server span joins the innermost client span containing it', () => {
+    const t = new ExchangeTelemetry({ max_pending_spans: 100_000 }, { identity: new Names({ 10: 'frontend', 30: 'backend' }) });
+    const plain: HeaderList = [['host', 'localhost:3000']];
+    const calls = 5000;
+    for (let i = 0; i < calls; i++) {
+      const start = 10 + 10 * i;
+      t.record(httpExchange({ headers: plain, startNs: at(start + 1), durationMs: 3 }), conn('server', 30, 3000, 41000));
+      t.record(httpExchange({ headers: plain, startNs: at(start), durationMs: 5 }), conn('client', 10, 41000, 3000));
+    }
+    // A long call (a stream) on the same connection contains all of them, the short ones are
+    // innermost; it completes last, so the connection's client spans are not in start order.
+    t.record(httpExchange({ headers: plain, startNs: at(0), durationMs: 10 * calls + 100 }), conn('client', 10, 41000, 3000));
+    // Between two short calls, only the long one contains this server span.
+    t.record(httpExchange({ headers: plain, startNs: at(16), durationMs: 3 }), conn('server', 30, 3000, 41000));
+    const s = spansByService(t);
+    const byStart = (a: Span, b: Span) => Number(a.startTimeUnixNano - b.startTimeUnixNano);
+    const [long, ...clients] = s.frontend!.sort((a, b) => Number(b.endTimeUnixNano - b.startTimeUnixNano - (a.endTimeUnixNano - a.startTimeUnixNano)) || byStart(a, b));
+    const servers = s.backend!.sort(byStart);
+    assert.equal(servers.length, calls + 1);
+    assert.equal(servers[1]!.startTimeUnixNano - servers[0]!.startTimeUnixNano, 5n * MS, 'the server span between two short calls');
+    assert.equal(servers[1]!.parentSpanId, long!.spanId);
+    servers.splice(1, 1);
+    servers.forEach((server, i) => {
+      assert.equal(server.parentSpanId, clients[i]!.spanId, `server call ${i}`);
+      assert.equal(server.traceId, clients[i]!.traceId);
+    });
+    assert.equal(t.stats.linkedByConnection, calls + 1);
   });
 });

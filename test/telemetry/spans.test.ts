@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanKind, StatusCode, type Span } from '../../src/collector/pdata/model.js';
-import type { Exchange } from '../../src/protocols/exchange.js';
+import type { Exchange, ExchangeOrigin } from '../../src/protocols/exchange.js';
 import { MonotonicClock } from '../../src/telemetry/clock.js';
-import { describeGrpc, describeHttp, parseAuthority, type ExchangeOrigin } from '../../src/telemetry/exchange-facts.js';
+import { describeGrpc, describeHttp, parseAuthority } from '../../src/telemetry/exchange-facts.js';
 import { SpanFactory } from '../../src/telemetry/spans.js';
 import { toJson } from '../helpers/json.js';
 import { clientOrigin, grpcExchange, httpExchange, MS, serverOrigin } from './exchanges.js';

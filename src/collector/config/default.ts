@@ -1,7 +1,8 @@
 // The embedded default config (`sonde run` without --config, `npm start`): eBPF capture of every
 // process on the host (optional here: a host that cannot load the probes gets a clear message and
 // the rest keeps running), OTLP in on the loopback for SDK apps, a memory limit and batching,
-// Prometheus on 127.0.0.1:9464, one console line per span and a short summary of the rest.
+// Prometheus on 127.0.0.1:9464 (RED metrics and the service graph), one console line per span and
+// a short summary of the rest.
 export const DEFAULT_CONFIG_YAML = `\
 receivers:
   otlp:
@@ -20,6 +21,10 @@ processors:
     spike_limit_mib: 128
   batch: {}
 
+connectors:
+  servicegraph:
+    metrics_flush_interval: 15s
+
 exporters:
   prometheus:
     endpoint: 127.0.0.1:9464
@@ -34,9 +39,9 @@ service:
     traces:
       receivers: [otlp, ebpf]
       processors: [memory_limiter, batch]
-      exporters: [debug/spans]
+      exporters: [debug/spans, servicegraph]
     metrics:
-      receivers: [otlp, ebpf]
+      receivers: [otlp, ebpf, servicegraph]
       processors: [memory_limiter, batch]
       exporters: [prometheus, debug]
     logs:

@@ -544,12 +544,34 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
   }
 }
 
+/**
+ * The encoded KeyValue.key field (tag, length, UTF-8) of attribute keys seen before. The same few
+ * dozen keys repeat on every span, and copying their bytes is cheaper than encoding the string.
+ * Bounded: keys beyond the first KEY_CACHE_MAX (or ≥ 128 bytes long) are encoded each time.
+ */
+const keyFields = new Map<string, Buffer | null>(); // null: too long to cache, encode it each time
+const KEY_CACHE_MAX = 2048;
+
+function keyField(k: string): Buffer | undefined {
+  let field = keyFields.get(k);
+  if (field === undefined && keyFields.size < KEY_CACHE_MAX) {
+    const utf8 = Buffer.from(k, 'utf8');
+    field = utf8.length >= 0x80 ? null : utf8.length === 0 ? utf8 : Buffer.concat([Buffer.from([key(1, WT_LEN), utf8.length]), utf8]);
+    keyFields.set(k, field);
+  }
+  return field ?? undefined;
+}
+
 function writeAttributes(w: Writer, tag: number, a: Attributes): void {
   for (const k in a) {
+    const v = a[k]!;
+    const field = keyField(k);
+    if (field !== undefined && typeof v === 'string' && w.stringKeyValue(key(tag, WT_LEN), field, v)) continue;
     w.uint32(key(tag, WT_LEN)).fork();
-    writeString(w, 1, k);
+    if (field !== undefined) w.raw(field);
+    else writeString(w, 1, k);
     w.uint32(key(2, WT_LEN)).fork();
-    writeAnyValue(w, a[k]!);
+    writeAnyValue(w, v);
     w.ldelim();
     w.ldelim();
   }
@@ -765,8 +787,17 @@ function writeLogRecord(w: Writer, l: LogRecord): void {
   writeString(w, 12, l.eventName);
 }
 
-function writeGroups<T>(groups: Array<{ resource: Resource; schemaUrl: string; scopes: Array<{ scope: InstrumentationScope; schemaUrl: string; items: T[] }> }>, item: (w: Writer, x: T) => void): Uint8Array {
-  const w = sharedWriter.reset();
+type Groups<T> = Array<{ resource: Resource; schemaUrl: string; scopes: Array<{ scope: InstrumentationScope; schemaUrl: string; items: T[] }> }>;
+
+/** Items (spans, metrics, log records) encoded between two yields of encodeProtoRequestAsync. */
+export const ENCODE_SLICE_ITEMS = 1024;
+
+/**
+ * Writes the request into `w`, pausing (yield) after every `ENCODE_SLICE_ITEMS` items. The writer
+ * keeps the open nested messages itself, so a pause may fall anywhere, even inside a scope.
+ */
+function* writeGroups<T>(w: Writer, groups: Groups<T>, item: (w: Writer, x: T) => void): Generator<void, Buffer> {
+  let untilPause = ENCODE_SLICE_ITEMS;
   for (const g of groups) {
     w.uint32(key(1, WT_LEN)).fork();
     writeResource(w, g.resource);
@@ -777,6 +808,10 @@ function writeGroups<T>(groups: Array<{ resource: Resource; schemaUrl: string; s
         w.uint32(key(2, WT_LEN)).fork();
         item(w, x);
         w.ldelim();
+        if (--untilPause === 0) {
+          yield;
+          untilPause = ENCODE_SLICE_ITEMS;
+        }
       }
       writeString(w, 3, s.schemaUrl);
       w.ldelim();
@@ -787,17 +822,38 @@ function writeGroups<T>(groups: Array<{ resource: Resource; schemaUrl: string; s
   return w.finish();
 }
 
-/** Encoding is synchronous, so one writer (and its scratch buffer) serves every request. */
-const sharedWriter = new ProtoWriter();
-
 const WRITE_ITEM: Record<Signal, (w: Writer, x: any) => void> = { traces: writeSpan, metrics: writeMetric, logs: writeLogRecord };
 
-/** Encodes an ExportXxxServiceRequest as protobuf bytes. */
-export function encodeProtoRequest<S extends Signal>(signal: S, data: SignalData[S]): Uint8Array {
+/** The request's steps, on a writer of its own (finish() gives its buffer away or copies out of it). */
+function requestSteps<S extends Signal>(signal: S, data: SignalData[S]): Generator<void, Buffer> {
   const { resources, scopes, items } = SIGNAL_LAYOUT[signal];
   type Group = { resource: Resource; schemaUrl: string } & Record<string, any>;
   const groups = ((data as unknown as Record<string, Group[]>)[resources]!).map((g) => ({
     resource: g.resource, schemaUrl: g.schemaUrl, scopes: (g[scopes] as Group[]).map((s) => ({ scope: s.scope as InstrumentationScope, schemaUrl: s.schemaUrl, items: s[items] as unknown[] })),
   }));
-  return writeGroups(groups, WRITE_ITEM[signal]);
+  return writeGroups(new ProtoWriter(), groups, WRITE_ITEM[signal]);
+}
+
+/** Encodes an ExportXxxServiceRequest as protobuf bytes, in one go. */
+export function encodeProtoRequest<S extends Signal>(signal: S, data: SignalData[S]): Buffer {
+  const steps = requestSteps(signal, data);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Encodes an ExportXxxServiceRequest as protobuf bytes, yielding the event loop (setImmediate)
+ * every ENCODE_SLICE_ITEMS items: an 8192-span batch would otherwise hold the loop for tens of
+ * milliseconds, while the ebpf receiver needs it to drain the kernel's ring buffer. `data` must
+ * not change until the promise settles.
+ */
+export async function encodeProtoRequestAsync<S extends Signal>(signal: S, data: SignalData[S]): Promise<Buffer> {
+  const steps = requestSteps(signal, data);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

@@ -10,7 +10,7 @@ import type {
   AnyValue, Attributes, Exemplar, ExponentialHistogramBuckets, InstrumentationScope, LogRecord, Metric,
   MetricData, NumberDataPoint, Resource, Signal, SignalData, Span,
 } from './model.js';
-import { decodeProtoRequest, encodeProtoRequest } from './otlp-proto.js';
+import { decodeProtoRequest, encodeProtoRequest, encodeProtoRequestAsync } from './otlp-proto.js';
 import { SIGNAL_LAYOUT } from './util.js';
 import { otlpRoot } from './proto/load.js';
 
@@ -562,6 +562,15 @@ export function encodeRequest<S extends Signal>(signal: S, data: SignalData[S], 
 export function encodeRequest<S extends Signal>(signal: S, data: SignalData[S], encoding: OtlpEncoding): Uint8Array | string {
   if (encoding === 'json') return JSON.stringify(writeSignal(signal, data));
   return encodeProtoRequest(signal, data);
+}
+
+/**
+ * encodeRequest as exporters should call it: protobuf is encoded in slices that yield the event
+ * loop between them (encodeProtoRequestAsync); the returned Buffer is the request's own.
+ */
+export async function encodeRequestAsync<S extends Signal>(signal: S, data: SignalData[S], encoding: OtlpEncoding): Promise<Buffer> {
+  if (encoding === 'json') return Buffer.from(JSON.stringify(writeSignal(signal, data)));
+  return encodeProtoRequestAsync(signal, data);
 }
 
 export interface PartialSuccess { rejected: number; errorMessage: string }

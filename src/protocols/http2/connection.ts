@@ -441,7 +441,10 @@ export class Http2Connection {
   private applyRequestHeaders(s: Http2Stream, fields: HeaderList): void {
     s.requestSeen = true;
     let host: string | undefined;
-    for (const [name, value] of fields) {
+    // Indexed loops: destructuring in for-of runs the iterator protocol, measurably slower per field.
+    for (let i = 0; i < fields.length; i++) {
+      const name = fields[i]![0];
+      const value = fields[i]![1];
       if (name === ':method') s.method = value;
       else if (name === ':path') s.target = value;
       else if (name === ':authority') host = value;
@@ -455,7 +458,9 @@ export class Http2Connection {
   }
 
   private applyResponseHeaders(s: Http2Stream, fields: HeaderList, startNs: bigint): void {
-    for (const [name, value] of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const name = fields[i]![0];
+      const value = fields[i]![1];
       if (name === ':status') {
         const status = Number(value);
         // 1xx are interim responses; the final status comes in a later block.

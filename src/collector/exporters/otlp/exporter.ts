@@ -11,7 +11,7 @@ import { ExportError, isRetryableGrpcCode } from '../../internal/exporterhelper/
 import { ExporterHelper } from '../../internal/exporterhelper/exporterhelper.js';
 import { readTlsFiles } from '../../internal/tls.js';
 import type { Signal, SignalData } from '../../pdata/model.js';
-import { decodeResponse, encodeRequest, OTLP_GRPC_SERVICES, type PartialSuccess } from '../../pdata/otlp.js';
+import { decodeResponse, encodeRequestAsync, OTLP_GRPC_SERVICES, type PartialSuccess } from '../../pdata/otlp.js';
 
 export type OtlpGrpcExporterConfig = OtlpClientConfig & { balancer_name: string; authority: string; keepalive: unknown; auth: unknown };
 
@@ -103,8 +103,11 @@ export class OtlpGrpcExporter<S extends Signal> {
     this.helper.start(host);
   }
 
-  private send(data: SignalData[S], abort: AbortSignal): Promise<PartialSuccess | void> {
-    const body = Buffer.from(encodeRequest(this.signal, data, 'proto'));
+  private async send(data: SignalData[S], abort: AbortSignal): Promise<PartialSuccess | void> {
+    // Encoded per attempt into a buffer of this attempt's own (never reused while it is in flight).
+    const body = await encodeRequestAsync(this.signal, data, 'proto');
+    // The attempt's timeout (or shutdown) may have fired while encoding yielded.
+    if (abort.aborted) throw new ExportError(`export to ${OTLP_GRPC_SERVICES[this.signal]} aborted (timeout or shutdown) before the request was sent`, true);
     const client = this.client!;
     return new Promise((resolve, reject) => {
       const call = client.makeUnaryRequest<Buffer, Buffer>(

@@ -12,7 +12,7 @@ import { ExportError, isRetryableHttpStatus, parseRetryAfter } from '../../inter
 import { ExporterHelper } from '../../internal/exporterhelper/exporterhelper.js';
 import { readTlsFiles } from '../../internal/tls.js';
 import type { Signal, SignalData } from '../../pdata/model.js';
-import { decodeResponse, decodeStatus, encodeRequest, OTLP_HTTP_PATHS, type PartialSuccess } from '../../pdata/otlp.js';
+import { decodeResponse, decodeStatus, encodeRequestAsync, OTLP_HTTP_PATHS, type PartialSuccess } from '../../pdata/otlp.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -82,8 +82,8 @@ export class OtlpHttpExporter<S extends Signal> {
   }
 
   private async send(data: SignalData[S], abort: AbortSignal): Promise<PartialSuccess | void> {
-    const encoded = encodeRequest(this.signal, data, this.cfg.encoding);
-    let body: Buffer = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    // Encoded per attempt into a buffer of this attempt's own (never reused while it is in flight).
+    let body = await encodeRequestAsync(this.signal, data, this.cfg.encoding);
     const contentType = this.cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     const headers: Record<string, string> = { ...this.cfg.headers, 'content-type': contentType, 'user-agent': 'sonde-otlphttp' };
     if (this.cfg.compression === 'gzip') {

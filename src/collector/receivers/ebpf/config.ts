@@ -76,6 +76,24 @@ export function compilePatterns(cfg: EbpfReceiverConfig): { exe?: RegExp; cmdlin
   return { exe: regex(cfg.exe_path, 'exe_path'), cmdline: regex(cfg.cmdline, 'cmdline') };
 }
 
+/** The ports OpenTelemetry SDKs export OTLP to by default (gRPC, HTTP). */
+const STANDARD_OTLP_PORTS = [4317, 4318];
+
+/**
+ * Why `exclude_otel_instrumented_services` cannot work with this config, or undefined: with a
+ * `ports` filter that leaves out the OTLP ports the kernel never shows the apps' exports, so the
+ * apps are reported twice (by their SDK and by eBPF) for as long as they run. Only the standard
+ * ports are known here: an `otlp` receiver's own ports are another component's config.
+ */
+export function otlpPortsWarning(cfg: Pick<EbpfReceiverConfig, 'ports' | 'exclude_otel_instrumented_services'>): string | undefined {
+  if (!cfg.exclude_otel_instrumented_services || cfg.ports.length === 0) return undefined;
+  if (STANDARD_OTLP_PORTS.some((p) => cfg.ports.includes(p))) return undefined;
+  return `ebpf: ports ${JSON.stringify(cfg.ports)} has neither 4317 nor 4318, so apps' OTLP exports are not captured and `
+    + 'exclude_otel_instrumented_services never takes effect: apps instrumented with an OpenTelemetry SDK are reported twice (by their SDK and by eBPF). '
+    + 'Fix: add the port your SDKs export to (4317 gRPC, 4318 HTTP, or your otlp receiver\'s) to ports; '
+    + 'if no app on this host exports OTLP, set exclude_otel_instrumented_services: false';
+}
+
 export function validateEbpfConfig(cfg: EbpfReceiverConfig): void {
   if (!Number.isInteger(cfg.capture_bytes) || cfg.capture_bytes < 1 || cfg.capture_bytes > MAX_CAPTURE_BYTES) {
     throw new Error(`capture_bytes: must be an integer between 1 and ${MAX_CAPTURE_BYTES}, got ${cfg.capture_bytes}`);

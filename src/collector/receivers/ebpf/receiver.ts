@@ -12,7 +12,7 @@ import { ExchangeTelemetry } from '../../../telemetry/index.js';
 import type { CreateSettings, Host, Lifecycle } from '../../component.js';
 import type { MetricsConsumer, TracesConsumer } from '../../consumer.js';
 import { parseDuration } from '../../internal/duration.js';
-import { compilePatterns, telemetryConfigOf, type EbpfReceiverConfig } from './config.js';
+import { compilePatterns, otlpPortsWarning, telemetryConfigOf, type EbpfReceiverConfig } from './config.js';
 import { CapturedProcessIdentity } from './identity.js';
 import { ProcessFilter } from './process-filter.js';
 import { publishEbpfSelfMetrics, type EbpfReceiverSnapshot } from './self-metrics.js';
@@ -51,6 +51,8 @@ export class EbpfReceiver implements Lifecycle {
     const patterns = compilePatterns(cfg);
     const filter = new ProcessFilter({ pids: cfg.pids, exe: patterns.exe, cmdline: patterns.cmdline });
     const telemetryCfg = telemetryConfigOf(cfg);
+    const otlpWarning = otlpPortsWarning(cfg);
+    if (otlpWarning) this.logger.warn({ ports: cfg.ports }, otlpWarning);
     // A signal without a pipeline is not computed at all.
     telemetryCfg.traces &&= this.next.traces !== undefined;
     telemetryCfg.metrics &&= this.next.metrics !== undefined;

@@ -65,11 +65,15 @@ const SPECS: Spec[] = [
   { name: 'sonde_ebpf_http2_undecodable_streams_total', help: 'HTTP/2 streams not reported because their headers were not captured or could not be decoded.', type: 'counter', labels: [], values: (s) => [[{}, s.capture?.undecodableStreams ?? 0]] },
   { name: 'sonde_ebpf_connections_tracked', help: 'Connections the receiver currently holds parser state for.', type: 'gauge', labels: [], values: (s) => [[{}, s.connectionsTracked]] },
   {
-    name: 'sonde_ebpf_telemetry_dropped_total', help: 'Exchanges not reported, by reason (ignored route, unsampled parent, spans over max_pending_spans, SDK-instrumented process, failure).', type: 'counter', labels: ['reason'],
+    name: 'sonde_ebpf_telemetry_dropped_total', help: 'Exchanges not reported as spans, by reason (ignored route, unsampled parent, spans over max_pending_spans, OTLP export or process exporting its own traces, failure).', type: 'counter', labels: ['reason'],
     values: (s) => (s.telemetry
       ? [[{ reason: 'ignored_route' }, s.telemetry.ignored], [{ reason: 'unsampled' }, s.telemetry.unsampled], [{ reason: 'pending_spans_full' }, s.telemetry.spansDropped],
         [{ reason: 'otel_instrumented' }, s.telemetry.otelInstrumented], [{ reason: 'failed' }, s.telemetry.failed]]
       : []),
+  },
+  {
+    name: 'sonde_ebpf_red_metrics_dropped_total', help: 'Exchanges left out of the RED metrics only (their span is kept), by reason (otel_instrumented: the process exports its own metrics over OTLP).', type: 'counter', labels: ['reason'],
+    values: (s) => (s.telemetry ? [[{ reason: 'otel_instrumented' }, s.telemetry.otelInstrumentedMetrics]] : []),
   },
   { name: 'sonde_ebpf_refused_batches_total', help: 'Span or metric batches the pipelines refused (dropped), by signal.', type: 'counter', labels: ['signal'], values: (s) => [[{ signal: 'traces' }, s.refused.traces], [{ signal: 'metrics' }, s.refused.metrics]] },
 ];
