@@ -267,10 +267,11 @@ struct {
 
 /* [SONDE_H2_MARKS_MADE] counts the agent's marks, [SONDE_H2_MARKS_USED] those the probes consumed
  * (a packet of the connection, or its close): while they differ, packets of connections without
- * HTTP/2 state look their cookie up in sonde_h2_marks. One writer each, so neither count is lost. */
+ * HTTP/2 state look their cookie up in sonde_h2_marks. One writer each, so neither count is lost.
+ * [SONDE_H2_SOCKS] counts sockets given HTTP/2 state: until there is one, no packet looks for it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } sonde_h2_mark_counts SEC(".maps");
@@ -658,9 +659,11 @@ static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 d
 
 /* The client preface starts this packet, one of the first SONDE_H2_PREFACE_PACKETS of its direction
  * (h2c sends it after the 101). `first` is the packet's first 4 bytes. */
+#define H2_PRI 0x20495250 /* "PRI " */
+
 static __always_inline int h2_starts(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct bpf_sock *sk, __u32 first)
 {
-	if (first != 0x20495250 /* "PRI " */ || !h2_preface(skb, p))
+	if (first != H2_PRI || !h2_preface(skb, p))
 		return 0;
 	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
 	if (!tp)
@@ -675,20 +678,25 @@ static __always_inline int h2_starts(struct __sk_buff *skb, struct pkt *p, __u8 
 static __always_inline int h2_packet(struct __sk_buff *skb, struct pkt *p, __u8 dir, struct sonde_stats *st,
 				     __u32 first)
 {
+	__u32 socks_key = SONDE_H2_SOCKS;
+	__u64 *socks = bpf_map_lookup_elem(&sonde_h2_mark_counts, &socks_key);
+	__u64 *used = h2_marks_used_if_pending();
+	if (!socks || !*socks && !used && first != H2_PRI)
+		return 0; /* no HTTP/2 connection yet, none marked, and this is no preface: no helper call */
 	struct bpf_sock *sk = skb->sk;
 	if (!sk)
 		return 0;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 0;
-	struct h2_sock *hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, 0);
+	struct h2_sock *hs = *socks ? bpf_sk_storage_get(&sonde_h2_socks, sk, 0, 0) : 0;
 	if (!hs) {
-		__u64 *used = h2_marks_used_if_pending();
 		if (!(used && h2_take_mark(used, bpf_get_socket_cookie(skb))) && !h2_starts(skb, p, dir, sk, first))
 			return 0;
 		hs = bpf_sk_storage_get(&sonde_h2_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!hs)
 			return 0;
+		__sync_fetch_and_add(socks, 1);
 	}
 	struct h2_dir *s = &hs->dir[dir & 1];
 	__s64 cov = 0;

@@ -135,5 +135,6 @@ struct sonde_stats {
 #define SONDE_H2_MARKS_MAX 4096
 #define SONDE_H2_MARKS_MADE 0
 #define SONDE_H2_MARKS_USED 1
+#define SONDE_H2_SOCKS 2 /* same array: sockets the probes gave HTTP/2 state (none yet: no lookups) */
 
 #endif

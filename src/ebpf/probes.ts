@@ -408,6 +408,23 @@ export class CaptureProbes {
     return true;
   }
 
+  /**
+   * The kernel's HTTP/2 bookkeeping: sockets it gave HTTP/2 state (ever; only HTTP/2 connections get
+   * any) and marks made by markHttp2 that no packet or close has consumed yet.
+   */
+  http2State(): { sockets: bigint; pendingMarks: bigint } {
+    if (this.h2MarkCountsFd < 0) return { sockets: 0n, pendingMarks: 0n };
+    const read = (index: number): bigint => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(index);
+      const value = Buffer.alloc(8);
+      const rc = this.lib.bpf_map_lookup_elem([this.h2MarkCountsFd, key, value]) as number;
+      if (rc) throw new BpfError(`reading sonde_h2_mark_counts[${index}] failed: ${errnoName(rc)}`, 'the probes may have been unloaded; reopen them');
+      return value.readBigUInt64LE();
+    };
+    return { sockets: read(CONSTANTS.SONDE_H2_SOCKS), pendingMarks: read(CONSTANTS.SONDE_H2_MARKS_MADE) - read(CONSTANTS.SONDE_H2_MARKS_USED) };
+  }
+
   /** Kernel-side counters summed over CPUs (for self-metrics). */
   stats(): ProbeStats {
     if (this.statsFd < 0) return { payloadEvents: 0, connEvents: 0, dropped: 0, filtered: 0, h2Packets: 0, h2SkippedBytes: 0, h2Desyncs: 0, h2Anchors: 0 };

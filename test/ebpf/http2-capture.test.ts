@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { Agent as HttpAgent, createServer as createHttpServer, get as httpGet } from 'node:http';
 import http2 from 'node:http2';
 import { test } from 'node:test';
 import { ConnectionStreams } from '../../src/capture/index.js';
@@ -358,5 +359,54 @@ test('markHttp2: a connection whose preface was not seen is framed from its next
     probes.close();
     session.destroy();
     server.close();
+  }
+});
+
+test('HTTP/2 state only for HTTP/2 connections; a mark its connection never used is consumed at close', async (t) => {
+  if (!bpfOrSkip(t)) return;
+  const h1 = createHttpServer((_req, res) => res.end('ok'));
+  h1.listen(0, '127.0.0.1');
+  await once(h1, 'listening');
+  const h1Port = (h1.address() as { port: number }).port;
+  const h2 = http2.createServer((_req, res) => res.end('ok'));
+  h2.listen(0, '127.0.0.1');
+  await once(h2, 'listening');
+  const h2Port = (h2.address() as { port: number }).port;
+  const { probes, rec } = openProbes({ ports: [h1Port, h2Port] });
+  const agent = new HttpAgent({ keepAlive: true });
+  try {
+    const get1 = () => new Promise<void>((resolve, reject) => {
+      httpGet({ host: '127.0.0.1', port: h1Port, path: '/', agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+    });
+    for (let i = 0; i < 3; i++) await get1();
+    await rec.waitFor('HTTP/1 records', () => rec.payloads.filter((e) => e.localPort === h1Port).length >= 6);
+    assert.equal(probes.http2State().sockets, 0n, 'HTTP/1 connections get no HTTP/2 state');
+
+    const session = http2.connect(`http://127.0.0.1:${h2Port}`);
+    await new Promise<void>((resolve, reject) => {
+      const req = session.request({ ':path': '/' });
+      req.resume();
+      req.on('end', resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    session.close();
+    await rec.waitFor('framed records', () => rec.payloads.some((e) => e.framed));
+    assert.equal(probes.http2State().sockets, 2n, 'both ends of the one HTTP/2 connection');
+
+    // A mark on a connection that then closes without another payload packet.
+    const cookie = rec.payloads.find((e) => e.localPort === h1Port)!.cookie;
+    assert.equal(probes.markHttp2(cookie), true);
+    assert.equal(probes.http2State().pendingMarks, 1n);
+    agent.destroy();
+    const deadline = Date.now() + 5000;
+    while (probes.http2State().pendingMarks !== 0n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(probes.http2State().pendingMarks, 0n, 'the close consumed the mark');
+    assert.equal(probes.http2State().sockets, 2n);
+  } finally {
+    agent.destroy();
+    probes.close();
+    h1.close();
+    h2.close();
   }
 });
