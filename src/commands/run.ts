@@ -8,11 +8,12 @@ import { collectorInput } from './collector-args.js';
 
 const USAGE = `usage: sonde run [--config FILE] [--shutdown-timeout DURATION]
 
-Runs the agent. Without --config it uses the embedded default: eBPF capture of every
-process's HTTP/1.x, HTTP/2 and gRPC traffic (off, with the reason printed, when the host
-cannot load the probes), OTLP receivers on 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318 (HTTP),
-memory_limiter + batch, Prometheus metrics on 127.0.0.1:9464, spans and a summary of the
-rest on the console.
+Runs the agent. Without --config it uses the embedded default: the ebpf receiver
+(capture of every process's HTTP/1.x, HTTP/2 and gRPC traffic; off, with the reason
+printed, when the host cannot load the probes) and OTLP receivers on 127.0.0.1:4317 (gRPC)
+and 127.0.0.1:4318 (HTTP); memory_limiter + batch; the servicegraph connector turning spans
+into service graph metrics; Prometheus metrics (RED and service graph) on 127.0.0.1:9464;
+spans and a summary of the rest on the console.
 SIGINT / SIGTERM stop it gracefully: queues and batches flush for at most
 --shutdown-timeout (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s); what is still unsent then is dropped
 and its item count logged. Keep it below Kubernetes' terminationGracePeriodSeconds.`;
