@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConnectionStreams } from '../src/capture/index.js';
 import { CaptureProbes, listLoadedPrograms, type PayloadEvent } from '../src/ebpf/index.js';
+import { H2_EXTENT, PAYLOAD_EVENT } from '../src/ebpf/layout.js';
 import { repoRoot } from '../src/ebpf/paths.js';
 import { Http2Connection } from '../src/protocols/http2/index.js';
 import { startChildLoad } from './child-load.js';
@@ -90,8 +91,6 @@ const ECHO_LOAD = `
 const LOADS = { grpc: GRPC_LOAD, download: DOWNLOAD_LOAD, echo: ECHO_LOAD } as const;
 const UNITS = { grpc: 'call', download: 'MiB', echo: 'message' } as const;
 
-
-
 /** Server-side parse of the records: calls whose grpc-status the parser recovered, HPACK desyncs. */
 class ServerParse {
   private readonly streams = new ConnectionStreams();
@@ -128,7 +127,7 @@ async function phase(load: keyof typeof LOADS, mode: Mode) {
       for (const e of evs) {
         records++;
         copied += e.head.length + e.tail.length;
-        ringBytes += 8 + ((112 + e.head.length + 8 * (e.extents?.length ?? 0) + 7) & ~7);
+        ringBytes += 8 + ((PAYLOAD_EVENT.size + e.head.length + H2_EXTENT.size * (e.extents?.length ?? 0) + 7) & ~7);
         if (load === 'grpc') parse.push(e);
       }
     });

@@ -1,15 +1,15 @@
 // Kernel time of the capture probes per HTTP request, from the kernel's own BPF run-time accounting
 // (kernel.bpf_stats_enabled=1; run_time_ns/run_cnt of this process's sonde_skb_in/sonde_skb_eg as
-// `bpftool prog show` reports them) while wrk drives bench/fixtures/http-server.cjs GET /trivial.
-// Needs root, wrk and bpftool. Leaves kernel.bpf_stats_enabled as it found it.
+// the kernel reports them, listLoadedPrograms) while wrk drives bench/fixtures/http-server.cjs GET /trivial.
+// Needs root and wrk. Leaves kernel.bpf_stats_enabled as it found it.
 //   node dist/bench/kernel-cost.js [--object bpf/capture.bpf.o] [--capture 512] [--http2 true]
 //        [--payload true] [--seconds 3] [--header 'Name: value' ...] [--rounds 3]
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CaptureProbes } from '../src/ebpf/index.js';
+import { CaptureProbes, listLoadedPrograms } from '../src/ebpf/index.js';
 import { bpfObjectPath, repoRoot } from '../src/ebpf/paths.js';
 
 const { values } = parseArgs({
@@ -24,15 +24,11 @@ const { values } = parseArgs({
   },
 });
 
-interface ProgInfo { id: number; name: string; run_time_ns?: number; run_cnt?: number }
-const progs = (): ProgInfo[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgInfo[];
-
 async function round() {
   const server = spawn(process.execPath, [join(repoRoot(), 'bench', 'fixtures', 'http-server.cjs'), '--work-iterations', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [first] = (await once(server.stdout!, 'data')) as [Buffer];
     const port = (JSON.parse(first.toString()) as { port: number }).port;
-    const before = new Set(progs().map((p) => p.id));
     const probes = CaptureProbes.open({
       objectPath: values.object, ports: [port], captureBytes: Number(values.capture),
       http2: values.http2 === 'true', payload: values.payload === 'true',
@@ -40,8 +36,8 @@ async function round() {
     try {
       let records = 0;
       probes.onPayloadEvents((ev) => (records += ev.length));
-      // Our programs: the skb ones that appeared with this open (the kernel lists no owner pid).
-      const ours = () => progs().filter((p) => !before.has(p.id) && p.name.startsWith('sonde_skb'));
+      const ids = new Set(probes.programs.filter((p) => p.name.startsWith('sonde_skb')).map((p) => p.id));
+      const ours = () => listLoadedPrograms().filter((p) => ids.has(p.id));
       const start = ours();
       const wrk = spawn('wrk', ['-t1', '-c50', `-d${values.seconds}s`, ...values.header.flatMap((h) => ['-H', h]), `http://127.0.0.1:${port}/trivial`]);
       let out = '';
@@ -55,8 +51,8 @@ async function round() {
       let ns = 0;
       for (const e of end) {
         const s = start.find((p) => p.id === e.id);
-        const dt = (e.run_time_ns ?? 0) - (s?.run_time_ns ?? 0);
-        const dc = (e.run_cnt ?? 0) - (s?.run_cnt ?? 0);
+        const dt = Number(e.runTimeNs - (s?.runTimeNs ?? 0n));
+        const dc = Number(e.runCount - (s?.runCount ?? 0n));
         ns += dt;
         row[`${e.name} ns/packet`] = Math.round(dt / Math.max(dc, 1));
       }

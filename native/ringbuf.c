@@ -87,13 +87,13 @@ long sonde_rb_drain(long handle, unsigned char *out, long cap)
 		u32 len = hdr & ~(RB_BUSY | RB_DISCARD);
 		u64 total = (RB_HDR + (u64)len + 7) & ~(u64)7;
 		if (!(hdr & RB_DISCARD)) {
-			long need = (long)((8 + (u64)len + 7) & ~(u64)7);
-			if (used + need > cap)
+			/* our framing has the kernel's 8-byte header: a record takes `total` bytes in out too */
+			if (used + (long)total > cap)
 				break;
 			*(u32 *)(out + used) = len;
 			*(u32 *)(out + used + 4) = 0;
 			memcpy(out + used + 8, rec + RB_HDR, len);
-			used += need;
+			used += (long)total;
 		}
 		cons += total;
 	}

@@ -125,13 +125,12 @@ export class ConnectionTable {
       c.comm = e.comm;
       c.pidSource = 'connect';
     }
+    c.family = e.family;
     if (e.type === 'connect') {
       c.remoteAddr = e.remoteAddr;
       c.remotePort = e.remotePort;
-      c.family = e.family;
       return c;
     }
-    c.family = e.family;
     c.localAddr = e.localAddr;
     c.localPort = e.localPort || c.localPort;
     c.remoteAddr = e.remoteAddr;

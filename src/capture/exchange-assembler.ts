@@ -78,7 +78,7 @@ interface Tracked {
   /** The last origin handed out for this connection (reused while unchanged). */
   origin?: ExchangeOrigin;
   /** 4-tuple of the first payload record, for connections the table learnt only partly. */
-  fallback: Pick<PayloadEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
+  fallback: Pick<PayloadEvent, 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
 }
 
 /** Eviction order is refreshed at most this often per connection: "least recently active" to within 1 s. */
@@ -171,9 +171,8 @@ export class ExchangeAssembler {
   }
 
   private onPayload(e: PayloadEvent): void {
-    this.table.applyPayloadEvent(e);
-    const conn = this.table.get(e.cookie, e.sk);
-    if (!conn || !e.cookie) return;
+    const conn = this.table.applyPayloadEvent(e);
+    if (!e.cookie) return;
     let t = this.tracked.get(e.cookie);
     if (!t) {
       if (conn.closeTsNs !== undefined) { this.stats.lateRecords++; return; }
@@ -202,7 +201,7 @@ export class ExchangeAssembler {
     }
     const t: Tracked = {
       conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs, reorderedNs: e.tsNs,
-      fallback: { family: e.family, localAddr: e.localAddr, localPort: e.localPort, remoteAddr: e.remoteAddr, remotePort: e.remotePort },
+      fallback: { localAddr: e.localAddr, localPort: e.localPort, remoteAddr: e.remoteAddr, remotePort: e.remotePort },
     };
     this.tracked.set(conn.cookie, t);
     return t;
@@ -240,12 +239,13 @@ export class ExchangeAssembler {
     const head = seg.head;
     const fromStart = this.seenFromStart(t);
     const atStart = fromStart && seg.offset === 0;
-    if (detectHttp2Preface(head) === true || ((atStart || !fromStart) && looksLikeHttp2Frames(head) && !detectHttp1(head))) {
+    const preface = detectHttp2Preface(head) === true;
+    if (preface || ((atStart || !fromStart) && looksLikeHttp2Frames(head) && !detectHttp1(head))) {
       t.phase = 'http2';
       t.http2 = new Http2Connection({ role: t.conn.role, seenFromStart: atStart });
       // Joined mid-stream: this segment is offset 0 of what the HTTP/2 parser sees in this direction.
       if (!atStart) t.h2Base = { [dir]: seg.offset };
-      if (detectHttp2Preface(head) !== true) this.onHttp2(t.conn.cookie);
+      if (!preface) this.onHttp2(t.conn.cookie);
       return false;
     }
     t.http1 ??= new Http1Connection({ role: t.conn.role, sawConnectionStart: fromStart, headersOfInterest: UPGRADE_HEADERS });
@@ -336,7 +336,7 @@ export class ExchangeAssembler {
     const localPort = c.localPort || f.localPort;
     const remoteAddress = c.remoteAddr || f.remoteAddr;
     const remotePort = c.remotePort || f.remotePort;
-    const family = c.family ?? f.family;
+    const family = c.family;
     const o = t.origin;
     if (o && o.role === role && o.pid === pid && o.localAddress === localAddress && o.localPort === localPort
       && o.remoteAddress === remoteAddress && o.remotePort === remotePort && o.family === family) return o;

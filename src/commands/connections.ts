@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConnectionTable, type Connection, type ConnectionChange } from '../capture/index.js';
 import { BpfError, CaptureProbes } from '../ebpf/index.js';
+import { MonotonicClock } from '../telemetry/clock.js';
 
 const HELP = `usage: sonde connections [--duration S] [--json]
 
@@ -13,13 +14,13 @@ Prints every TCP connection on this host as it opens and closes (needs root).
 
 const endpoint = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
 
-/** Converts kernel monotonic ns to ISO wall-clock time (both clocks read once at start). */
+/** Converts kernel monotonic ns to ISO wall-clock time (the offset measured once at start). */
 function wallClock(): (ns: bigint | undefined) => string | null {
-  const offset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return (ns) => (ns === undefined ? null : new Date(Number((ns + offset) / 1_000_000n)).toISOString());
+  const clock = new MonotonicClock();
+  return (ns) => (ns === undefined ? null : new Date(Number(clock.toUnixNs(ns) / 1_000_000n)).toISOString());
 }
 
-export function connectionRecord(c: Connection, change: ConnectionChange, toWall: (ns: bigint | undefined) => string | null) {
+function connectionRecord(c: Connection, change: ConnectionChange, toWall: (ns: bigint | undefined) => string | null) {
   return {
     event: change,
     pid: c.pid ?? null,
