@@ -43,11 +43,6 @@ export class MonotonicClock {
     this.calibratedAtMonoNs = after;
   }
 
-  /** Current CLOCK_MONOTONIC time in ns (the capture's clock). */
-  monotonicNowNs(): bigint {
-    return process.hrtime.bigint();
-  }
-
   /** Converts a CLOCK_MONOTONIC ns timestamp into ns since the Unix epoch. */
   toUnixNs(monotonicNs: bigint): bigint {
     return monotonicNs + this.offsetNs;

@@ -1,8 +1,8 @@
 // RED metrics (rate, errors, duration) per the OpenTelemetry semantic conventions, aggregated in
 // process as cumulative explicit-bucket histograms. The record path is one key string, one Map
 // lookup and a binary search per histogram.
-import { ExplicitHistogram } from '../collector/pdata/histogram.js';
-import { AggregationTemporality, type Attributes, type HistogramDataPoint, type Metric, type Metrics, type Resource } from '../collector/pdata/model.js';
+import { ExplicitHistogram, histogramMetric } from '../collector/pdata/histogram.js';
+import { AggregationTemporality, type Attributes, type Metrics, type Resource } from '../collector/pdata/model.js';
 import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
 import { exchangeDurationNs, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
 import { sondeScope } from './scope.js';
@@ -165,44 +165,32 @@ export class RedMetrics {
 
   /** Cumulative snapshot of every series, grouped by resource. The data points are copies. */
   collect(nowUnixNs: bigint): Metrics {
-    const byResource = new Map<string, { resource: Resource; metrics: Map<string, Metric> }>();
+    const times = { startTimeUnixNano: this.startUnixNs, timeUnixNano: nowUnixNs, flags: 0 };
+    const byResource = new Map<string, { resource: Resource; series: Map<HistogramDefinition, Array<{ attributes: Attributes; histogram: ExplicitHistogram }>> }>();
     for (const table of [this.httpServer, this.httpClient, this.rpcServer, this.rpcClient]) {
       for (const row of table.entries()) {
         let group = byResource.get(row.resource.key);
         if (!group) {
-          group = { resource: row.resource.resource, metrics: new Map() };
+          group = { resource: row.resource.resource, series: new Map() };
           byResource.set(row.resource.key, group);
         }
         table.definitions.forEach((def, i) => {
-          const h = row.histograms[i]!;
-          if (h.count === 0) return;
-          let metric = group!.metrics.get(def.name);
-          if (!metric) {
-            metric = { name: def.name, description: def.description, unit: def.unit, metadata: {},
-              data: { type: 'histogram', dataPoints: [], aggregationTemporality: AggregationTemporality.CUMULATIVE } };
-            group!.metrics.set(def.name, metric);
-          }
-          const point: HistogramDataPoint = {
-            attributes: { ...row.attributes },
-            startTimeUnixNano: this.startUnixNs,
-            timeUnixNano: nowUnixNs,
-            flags: 0,
-            count: h.count,
-            sum: h.sum,
-            bucketCounts: h.bucketCounts.slice(),
-            explicitBounds: def.bounds.slice(),
-            exemplars: [],
-            min: h.min,
-            max: h.max,
-          };
-          (metric.data as { dataPoints: HistogramDataPoint[] }).dataPoints.push(point);
+          const histogram = row.histograms[i]!;
+          if (histogram.count === 0) return;
+          let series = group!.series.get(def);
+          if (!series) group!.series.set(def, (series = []));
+          series.push({ attributes: { ...row.attributes }, histogram });
         });
       }
     }
     return {
-      resourceMetrics: [...byResource.values()].map(({ resource, metrics }) => ({
+      resourceMetrics: [...byResource.values()].map(({ resource, series }) => ({
         resource,
-        scopeMetrics: [{ scope: sondeScope(), metrics: [...metrics.values()], schemaUrl: '' }],
+        scopeMetrics: [{
+          scope: sondeScope(),
+          metrics: [...series].map(([def, points]) => histogramMetric(def, AggregationTemporality.CUMULATIVE, times, points)),
+          schemaUrl: '',
+        }],
         schemaUrl: '',
       })),
     };

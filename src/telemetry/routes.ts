@@ -245,9 +245,4 @@ export class RouteResolver {
     const path = stripQuery(rawPath);
     return this.ignored.some((p) => p.regex.test(path));
   }
-
-  /** Forgets a service's low-cardinality memory (e.g. when its process exits). */
-  forgetService(serviceKey: string): void {
-    this.trees.delete(serviceKey);
-  }
 }

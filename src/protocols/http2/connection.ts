@@ -12,7 +12,7 @@ import {
 } from './frames.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import {
-  GRPC_STATUS_CANCELLED, GrpcMessageCounter, decodeGrpcMessage, isGrpcContentType, parseGrpcStatus,
+  GRPC_STATUS_CANCELLED, GrpcMessageCounter, decodeGrpcMessage, isGrpcContentType, parseGrpcPath, parseGrpcStatus,
 } from '../grpc/grpc.js';
 
 export interface Http2ConnectionOptions {
@@ -58,8 +58,6 @@ export interface Http2ConnectionStats {
   overlapBytes: number;
 }
 
-const GRPC_PATH = /^\/[^/]+\/[^/]+$/;
-
 /**
  * A stream whose content-type was among the fields HPACK could not resolve (joined mid-stream) is
  * gRPC when everything that is known says so: POST to `/Service/Method`, and request DATA that is
@@ -67,7 +65,7 @@ const GRPC_PATH = /^\/[^/]+\/[^/]+$/;
  * message boundary). Random bodies essentially never frame exactly.
  */
 function looksLikeUnlabelledGrpc(s: Http2Stream): boolean {
-  if (!s.requestHeadersIncomplete || s.method !== 'POST' || !GRPC_PATH.test(s.target ?? '')) return false;
+  if (!s.requestHeadersIncomplete || s.method !== 'POST' || parseGrpcPath(s.target ?? '') === undefined) return false;
   if (s.requestHeaders.some(([n]) => n === 'content-type')) return false; // a known, non-gRPC content-type
   const m = s.requestMessages;
   return m.exact && m.messages > 0 && m.atBoundary && s.requestBody === m.messageBytes + 5 * m.messages;

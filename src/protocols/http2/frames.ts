@@ -1,5 +1,6 @@
 // HTTP/2 (RFC 9113) frame constants, the 9-byte frame header, and the plausibility checks used to
 // find frame boundaries when the agent joins a connection mid-stream.
+import { readUint32 } from '../bytes.js';
 
 export const CONNECTION_PREFACE = new Uint8Array([
   0x50, 0x52, 0x49, 0x20, 0x2a, 0x20, 0x48, 0x54, 0x54, 0x50, 0x2f, 0x32, 0x2e, 0x30, 0x0d, 0x0a,
@@ -47,7 +48,7 @@ export function readFrameHeader(buf: Uint8Array, at: number): FrameHeader {
     length: (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!,
     type: buf[at + 3]!,
     flags: buf[at + 4]!,
-    streamId: ((buf[at + 5]! & 0x7f) * 0x1000000) + ((buf[at + 6]! << 16) | (buf[at + 7]! << 8) | buf[at + 8]!),
+    streamId: readUint32(buf, at + 5) & 0x7fffffff, // the reserved bit cleared
   };
 }
 
