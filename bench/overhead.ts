@@ -57,15 +57,10 @@ interface Options {
   sondeCli: string | undefined;
 }
 
-interface RunResult {
+interface RunResult extends LoadResult {
   round: number;
   mode: Mode;
   handler: Handler;
-  requests: number;
-  rps: number;
-  p99Ms: number;
-  errors: number;
-  loadCpuShare: number | undefined;
   serverCpuSeconds: number;
   agentCpuSeconds: number | undefined;
   agentPeakRssMiB: number | undefined;

@@ -17,26 +17,15 @@ import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { defaultRegistry } from '../../src/collector/components.js';
 import { loadConfig, type ResolvedConfig } from '../../src/collector/config/config.js';
 import { BTF_PATH, TRACEFS } from '../../src/ebpf/host.js';
+import { packageRoot } from '../../src/util/package-root.js';
 
 // Manifests are free-form YAML: field access is checked by the assertions, not by types.
 type Obj = Record<string, any>;
 
-/** The nearest directory above this module holding package.json (works from dist/ and dist-<tag>/). */
-function findUp(from: string, marker: string): string {
-  let dir = dirname(from);
-  while (!existsSync(join(dir, marker))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no ${marker} above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
-
-const here = fileURLToPath(import.meta.url);
-export const REPO = findUp(here, 'package.json');
+export const REPO = packageRoot();
 export const DEPLOY = join(REPO, 'deploy');
 /** Root of the compiled tree this test runs from (dist/ or dist-<tag>/): holds src/cli.js. */
-export const COMPILED = findUp(here, join('src', 'cli.js'));
+export const COMPILED = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every *.yaml / *.yml under `dir`, except Helm templates (Go templates, not YAML until rendered). */
 export function yamlFiles(dir: string): string[] {

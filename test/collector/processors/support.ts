@@ -6,6 +6,7 @@ import {
   SpanKind, StatusCode, type Attributes, type LogRecord, type Logs, type Metric, type Metrics, type Signal,
   type SignalData, type Span, type Traces,
 } from '../../../src/collector/pdata/model.js';
+import { asConsumer, consumeOf } from '../../../src/collector/internal/consumers.js';
 import { countItems } from '../../../src/collector/pdata/util.js';
 import { testHost, testSettings } from '../prometheus/support.js';
 
@@ -95,8 +96,7 @@ export class Sink<S extends Signal> {
       if (this.failWith !== undefined) throw this.failWith;
       this.received.push({ data, ctx });
     };
-    const method = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'consumeLogs' }[this.signal];
-    return { [method]: consume } as unknown as Consumer<S>;
+    return asConsumer(this.signal, consume);
   }
 }
 
@@ -108,9 +108,7 @@ export async function startProcessor<S extends Signal, C>(
   factory.validate?.(cfg);
   const proc = factory.createProcessor(testSettings('processor', factory.type, host), cfg, signal, sink.consumer());
   await proc.start(host);
-  const method = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'consumeLogs' }[signal];
-  const consume = (proc as unknown as Record<string, (d: SignalData[S], ctx?: ConsumeContext) => Promise<void>>)[method]!.bind(proc);
-  return { proc, consume };
+  return { proc, consume: consumeOf(signal, proc) };
 }
 
 export function validated<C>(factory: ProcessorFactory<C>, userCfg: Record<string, unknown>): C {

@@ -161,28 +161,21 @@ export class SpanMetricsConnector implements ConsumerComponent<'traces'> {
       const start = state.startNs;
       const base = { startTimeUnixNano: start, timeUnixNano: timeNs, flags: 0 };
       const series = [...state.calls.values()];
+      const sum = (name: string, points: Array<{ attributes: Attributes; value: number }>): Metric => ({
+        name: this.metricName(name), description: '', unit: '', metadata: {},
+        data: {
+          type: 'sum', isMonotonic: true, aggregationTemporality: temporality,
+          dataPoints: points.map(({ attributes, value }) => ({ ...base, attributes, value, valueType: 'int', exemplars: [] })),
+        },
+      });
       const metrics: Metric[] = [];
-      if (series.length > 0) {
-        metrics.push({
-          name: this.metricName('calls'), description: '', unit: '', metadata: {},
-          data: {
-            type: 'sum', isMonotonic: true, aggregationTemporality: temporality,
-            dataPoints: series.map((s) => ({ ...base, attributes: s.attributes, value: s.calls, valueType: 'int', exemplars: [] })),
-          },
-        });
-      }
+      if (series.length > 0) metrics.push(sum('calls', series.map((s) => ({ attributes: s.attributes, value: s.calls }))));
       if (series.length > 0 && !this.cfg.histogram.disable) {
         metrics.push(histogramMetric({ name: this.metricName('duration'), unit: this.cfg.histogram.unit }, temporality, base,
           series.map((s) => ({ attributes: s.attributes, histogram: s.histogram! }))));
       }
       if (state.events.size > 0) {
-        metrics.push({
-          name: this.metricName('events'), description: '', unit: '', metadata: {},
-          data: {
-            type: 'sum', isMonotonic: true, aggregationTemporality: temporality,
-            dataPoints: [...state.events.values()].map((e) => ({ ...base, attributes: e.attributes, value: e.count, valueType: 'int', exemplars: [] })),
-          },
-        });
+        metrics.push(sum('events', [...state.events.values()].map((e) => ({ attributes: e.attributes, value: e.count }))));
       }
       resourceMetrics.push({ resource: structuredClone(state.resource), scopeMetrics: [{ scope: structuredClone(scope), metrics, schemaUrl: '' }], schemaUrl: '' });
       if (this.delta) {

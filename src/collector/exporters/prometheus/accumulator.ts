@@ -116,17 +116,18 @@ export class MetricAccumulator {
   private readonly families = new Map<string, Family>();
   /** target_info series keyed by their labels. */
   private readonly targets = new Map<string, Series>();
-  readonly dropped = new Map<DropReason, number>();
+  /** Points dropped from the batch being accumulated, by reason. */
+  private dropped = new Map<DropReason, number>();
 
   constructor(private readonly opts: AccumulatorOptions) {}
 
   private drop(reason: DropReason, points: number): void {
-    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + points);
+    if (points > 0) this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + points);
   }
 
-  /** Folds a batch in; returns how many points were dropped, by reason (also kept in `dropped`). */
+  /** Folds a batch in; returns how many points were dropped, by reason. */
   accumulate(md: Metrics, now = Date.now()): Map<DropReason, number> {
-    const before = new Map(this.dropped);
+    this.dropped = new Map();
     for (const rm of md.resourceMetrics) {
       const identity = jobAndInstance(rm.resource);
       this.recordTarget(rm.resource, identity, now);
@@ -149,9 +150,7 @@ export class MetricAccumulator {
         for (const metric of sm.metrics) this.accumulateMetric(metric, labelsFor, now);
       }
     }
-    const delta = new Map<DropReason, number>();
-    for (const [k, v] of this.dropped) if (v !== (before.get(k) ?? 0)) delta.set(k, v - (before.get(k) ?? 0));
-    return delta;
+    return this.dropped;
   }
 
   private recordTarget(resource: Resource, identity: Map<string, string>, now: number): void {

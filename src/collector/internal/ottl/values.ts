@@ -47,8 +47,10 @@ function bytesCompare(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
+const bigintAware = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v);
+
 function deepEqual(a: OttlValue, b: OttlValue): boolean {
-  return JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(b, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  return JSON.stringify(a, bigintAware) === JSON.stringify(b, bigintAware);
 }
 
 export function compare(a: OttlValue, b: OttlValue, op: CompareOp): boolean {

@@ -50,8 +50,6 @@ export class MemoryLimiter {
     this.gcHardMs = parseDuration(cfg.min_gc_interval_when_hard_limited, 'min_gc_interval_when_hard_limited');
   }
 
-  get isRefusing(): boolean { return this.refusing; }
-
   /** Starts checking (shared by every pipeline using this component id: counted). */
   acquire(): void {
     if (this.users++ > 0) return;

@@ -24,18 +24,19 @@ const SIMPLE_TYPES = ['always_sample', 'latency', 'numeric_attribute', 'probabil
 const COMPOSED_TYPES = ['and', 'drop', 'composite'] as const;
 const ALL_TYPES = [...SIMPLE_TYPES, ...COMPOSED_TYPES];
 
-/** Resource and span attribute values for `key` (policies match either, as upstream). */
-function* attributeValues(trace: TraceView, key: string): Generator<AnyValue> {
+/** Whether any resource or span attribute `key` of the trace satisfies `test` (policies match either, as upstream). */
+function anyAttribute(trace: TraceView, key: string, test: (v: AnyValue) => boolean): boolean {
   const seen = new Set<Resource>();
   for (const { span, rs } of trace.spans) {
     if (!seen.has(rs.resource)) {
       seen.add(rs.resource);
       const rv = rs.resource.attributes[key];
-      if (rv !== undefined) yield rv;
+      if (rv !== undefined && test(rv)) return true;
     }
     const v = span.attributes[key];
-    if (v !== undefined) yield v;
+    if (v !== undefined && test(v)) return true;
   }
+  return false;
 }
 
 function matchDecision(matched: boolean, invert: boolean): Decision {
@@ -110,12 +111,7 @@ export function compilePolicy(p: PolicyConfig, option: string, topLevel: boolean
       const min = s.min_value === undefined ? -Infinity : checkNumber(s.min_value, `${o}.min_value`);
       const max = s.max_value === undefined ? Infinity : checkNumber(s.max_value, `${o}.max_value`);
       const invert = s.invert_match === true;
-      return make((t) => {
-        for (const v of attributeValues(t, key)) {
-          if ((typeof v === 'number' || typeof v === 'bigint') && Number(v) >= min && Number(v) <= max) return matchDecision(true, invert);
-        }
-        return matchDecision(false, invert);
-      });
+      return make((t) => matchDecision(anyAttribute(t, key, (v) => (typeof v === 'number' || typeof v === 'bigint') && Number(v) >= min && Number(v) <= max), invert));
     }
 
     case 'probabilistic': {
@@ -147,10 +143,7 @@ export function compilePolicy(p: PolicyConfig, option: string, topLevel: boolean
         const set = new Set(values);
         test = (v) => set.has(v);
       }
-      return make((t) => {
-        for (const v of attributeValues(t, key)) if (typeof v === 'string' && test(v)) return matchDecision(true, invert);
-        return matchDecision(false, invert);
-      });
+      return make((t) => matchDecision(anyAttribute(t, key, (v) => typeof v === 'string' && test(v)), invert));
     }
 
     case 'boolean_attribute': {
@@ -158,10 +151,7 @@ export function compilePolicy(p: PolicyConfig, option: string, topLevel: boolean
       const key = nonEmpty(s.key, `${o}.key`);
       if (typeof s.value !== 'boolean') throw new Error(`${o}.value: must be true or false`);
       const want = s.value, invert = s.invert_match === true;
-      return make((t) => {
-        for (const v of attributeValues(t, key)) if (v === want) return matchDecision(true, invert);
-        return matchDecision(false, invert);
-      });
+      return make((t) => matchDecision(anyAttribute(t, key, (v) => v === want), invert));
     }
 
     case 'rate_limiting': {

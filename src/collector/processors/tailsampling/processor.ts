@@ -7,9 +7,10 @@
 // after eviction the decision caches (LRU sets of trace ids, off by default) keep answering; a late
 // span nobody remembers starts a new buffered trace. The decision timer ticks every second (or every
 // decision_wait when that is shorter) and decides every trace that has waited long enough.
-import { Counter, Registry } from 'prom-client';
+import { Registry, type Counter } from 'prom-client';
 import type { ConsumeOf, CreateSettings } from '../../component.js';
 import { parseDuration } from '../../internal/duration.js';
+import { sharedCounter } from '../../internal/selfcounter.js';
 import type { ResourceSpans, ScopeSpans, Traces } from '../../pdata/model.js';
 import type { TailSamplingConfig } from './config.js';
 import { finalDecision, type Decision, type Policy, type SpanRef } from './policies.js';
@@ -33,10 +34,6 @@ export class LruSet {
 }
 
 interface TraceEntry { firstArrivalMs: number; spans: SpanRef[]; sampled?: boolean }
-
-function counterOn(reg: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
-  return (reg.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [reg] });
-}
 
 /** Regroups span references into Traces, one ResourceSpans/ScopeSpans per original container. */
 export function assemble(spans: SpanRef[]): Traces {
@@ -80,11 +77,11 @@ export class TailSamplingProcessor {
     const reg = settings.host?.selfMetrics;
     if (reg instanceof Registry) {
       this.metrics = {
-        decisions: counterOn(reg, 'sonde_processor_tail_sampling_global_count_traces_sampled_total',
+        decisions: sharedCounter<string>(reg, 'sonde_processor_tail_sampling_global_count_traces_sampled_total',
           'Traces sampled or not by the tail_sampling processor (final decision).', ['processor', 'sampled']),
-        droppedTooEarly: counterOn(reg, 'sonde_processor_tail_sampling_sampling_trace_dropped_too_early_total',
+        droppedTooEarly: sharedCounter<string>(reg, 'sonde_processor_tail_sampling_sampling_trace_dropped_too_early_total',
           'Traces evicted by num_traces before their sampling decision.', ['processor']),
-        lateSpans: counterOn(reg, 'sonde_processor_tail_sampling_late_spans_total',
+        lateSpans: sharedCounter<string>(reg, 'sonde_processor_tail_sampling_late_spans_total',
           'Spans that arrived after their trace was decided and followed that decision.', ['processor']),
       };
     }
