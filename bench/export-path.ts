@@ -22,10 +22,10 @@ import type { Lifecycle, ReceiverFactory } from '../src/collector/component.js';
 import { defaultRegistry } from '../src/collector/components.js';
 import type { Consumer } from '../src/collector/consumer.js';
 import type { Attributes, Resource, Span, Traces } from '../src/collector/pdata/model.js';
-import * as otlp from '../src/collector/pdata/otlp.js';
-import { decodeRequest, encodeResponse } from '../src/collector/pdata/otlp.js';
+import { decodeRequest, encodeRequest, encodeRequestAsync, encodeResponse } from '../src/collector/pdata/otlp.js';
 import { countSpans } from '../src/collector/pdata/util.js';
 import { Service } from '../src/collector/service/service.js';
+import { readBody } from '../test/helpers/net.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,6 +46,13 @@ function resourceOf(i: number): Resource {
     },
     droppedAttributesCount: 0,
   };
+}
+
+const SCOPE = { name: 'sonde.ebpf', version: '0.1.0', attributes: {}, droppedAttributesCount: 0 };
+
+/** One request: `spans[i]` under `resources[i]`, one scope each. */
+function tracesOf(resources: Resource[], spans: Span[][]): Traces {
+  return { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope: SCOPE, schemaUrl: '', spans: spans[i]! }] })) };
 }
 
 let idCounter = 0;
@@ -114,7 +121,6 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
   await svc.start();
 
   const resources = Array.from({ length: SERVICES }, (_, i) => resourceOf(i));
-  const scope = { name: 'sonde.ebpf', version: '0.1.0', attributes: {}, droppedAttributesCount: 0 };
   let pending: Span[][] = resources.map(() => []);
   let inFlight = false;
   let generated = 0;
@@ -154,7 +160,8 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
     generated += perTick * 2;
     let td: Traces | undefined;
     if (!inFlight && (tick + 1) % ticksPerFlush === 0) {
-      td = { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope, schemaUrl: '', spans: pending[i]! }] })).filter((r) => r.scopeSpans[0]!.spans.length > 0) };
+      td = tracesOf(resources, pending);
+      td.resourceSpans = td.resourceSpans.filter((r) => r.scopeSpans[0]!.spans.length > 0);
       pending = resources.map(() => []);
     }
     const g = process.cpuUsage(g0);
@@ -166,7 +173,7 @@ service: { pipelines: { traces: { receivers: [benchload], processors: [batch], e
     }
   }
   while (inFlight) await new Promise((r) => setTimeout(r, 5));
-  const rest: Traces = { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope, schemaUrl: '', spans: pending[i]! }] })) };
+  const rest = tracesOf(resources, pending);
   await next!.consumeTraces(rest).catch(() => { refused += countSpans(rest); });
   let received = 0;
   const waitUntil = Date.now() + 30_000;
@@ -201,30 +208,27 @@ async function encodeOnly(): Promise<void> {
   const SPANS = arg('spans', 8192);
   const ROUNDS = arg('rounds', 30);
   const resources = Array.from({ length: 8 }, (_, i) => resourceOf(i));
-  const scope = { name: 'sonde.ebpf', version: '0.1.0', attributes: {}, droppedAttributesCount: 0 };
   const now = BigInt(Date.now()) * 1_000_000n;
   const spans: Span[][] = resources.map(() => []);
   for (let i = 0; i < SPANS / 2; i++) spans[i % 8]!.push(...requestSpans(now, i % 8, 8));
-  const td: Traces = { resourceSpans: resources.map((resource, i) => ({ resource, schemaUrl: '', scopeSpans: [{ scope, schemaUrl: '', spans: spans[i]! }] })) };
+  const td = tracesOf(resources, spans);
   let bytes = 0;
-  for (let i = 0; i < 5; i++) bytes = otlp.encodeRequest('traces', td, 'proto').length; // warm-up
+  for (let i = 0; i < 5; i++) bytes = encodeRequest('traces', td, 'proto').length; // warm-up
   // Per-round times, reported as the minimum and the median: on a shared machine the minimum is
   // the encoder's own cost, the median includes the neighbours' interference.
   const roundNs: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = process.hrtime.bigint();
-    otlp.encodeRequest('traces', td, 'proto');
+    encodeRequest('traces', td, 'proto');
     roundNs.push(Number(process.hrtime.bigint() - t0));
   }
   roundNs.sort((a, b) => a - b);
   const perSpan = (ns: number) => (ns / 1000 / SPANS).toFixed(2);
   console.log(`encode ${SPANS} spans: ${perSpan(roundNs[0]!)} µs/span (min; median ${perSpan(roundNs[ROUNDS >> 1]!)}), ${(bytes / SPANS).toFixed(0)} bytes/span; one synchronous encode blocks the loop ${(roundNs[ROUNDS >> 1]! / 1e6).toFixed(1)} ms (median)`);
-  const encodeAsync = (otlp as Record<string, unknown>).encodeRequestAsync as typeof otlp.encodeRequestAsync | undefined;
-  if (!encodeAsync) return;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const a0 = process.hrtime.bigint();
-  for (let i = 0; i < ROUNDS; i++) await encodeAsync('traces', td, 'proto');
+  for (let i = 0; i < ROUNDS; i++) await encodeRequestAsync('traces', td, 'proto');
   const asyncNs = Number(process.hrtime.bigint() - a0) / ROUNDS;
   loop.disable();
   console.log(`  sliced: ${(asyncNs / 1000 / SPANS).toFixed(2)} µs/span wall, event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
@@ -235,14 +239,10 @@ if (process.argv.includes('--encode-only')) {
 } else if (process.argv.includes('--sink')) {
   // Child: an OTLP/HTTP sink that counts decoded spans; reports its port, then counts on request.
   let spans = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      spans += countSpans(decodeRequest('traces', req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw, 'proto'));
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeResponse('traces', 'proto'));
-    });
+  const server = createServer(async (req, res) => {
+    const raw = await readBody(req);
+    spans += countSpans(decodeRequest('traces', req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw, 'proto'));
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeResponse('traces', 'proto'));
   }).listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ spans });

@@ -9,8 +9,9 @@
 // --rate it paces requests (the Collector test bed's 10k spans/s in batches of 100).
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
-import { createServer, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import type { Traces } from '../src/collector/pdata/model.js';
 import { decodeRequest, encodeRequest, encodeResponse } from '../src/collector/pdata/otlp.js';
 import { countSpans } from '../src/collector/pdata/util.js';
@@ -61,7 +62,6 @@ async function run(transport: 'grpc' | 'http'): Promise<Result> {
     await new Promise<void>((res, rej) => server.bindAsync(`127.0.0.1:${sinkPort}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
     closeSink = () => server.forceShutdown();
   } else {
-    const { gunzipSync } = await import('node:zlib');
     const server = createServer(async (req, res) => {
       const raw = await readBody(req);
       count(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
@@ -83,7 +83,7 @@ service: { pipelines: { traces: { receivers: [otlp], ${WITH_BATCH ? 'processors:
   const body = Buffer.from(encodeRequest('traces', makeRequest(BATCH), 'proto'));
   const requests = Math.ceil(TOTAL / BATCH);
   const client = transport === 'grpc' ? new grpc.Client(`127.0.0.1:${inPort}`, grpc.credentials.createInsecure()) : undefined;
-  const agentHttp = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: INFLIGHT });
+  const agentHttp = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
   const sendOne = () => new Promise<void>((resolve, reject) => {
     if (client) {
       client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, (err) => (err ? reject(err) : resolve()));

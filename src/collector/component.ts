@@ -32,8 +32,6 @@ export interface Lifecycle {
 
 export interface CreateSettings { id: ComponentId; kind: ComponentKind; host: Host; logger: Logger }
 
-export type AnyConsumer = { [S in Signal]: Consumer<S> }[Signal];
-
 /** A processor or exporter for one signal: something that consumes and has a lifecycle. */
 export type ConsumerComponent<S extends Signal> = Consumer<S> & Lifecycle;
 

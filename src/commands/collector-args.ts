@@ -7,7 +7,7 @@ import { parseDuration } from '../collector/internal/duration.js';
 
 export interface ConfigArgs { configPath?: string; help: boolean; /** milliseconds */ shutdownTimeoutMs?: number }
 
-export function parseConfigArgs(argv: string[], command: string): ConfigArgs {
+function parseConfigArgs(argv: string[], command: string): ConfigArgs {
   const out: ConfigArgs = { help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -28,7 +28,7 @@ export function parseConfigArgs(argv: string[], command: string): ConfigArgs {
   return out;
 }
 
-export function readConfigFile(path: string): string {
+function readConfigFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

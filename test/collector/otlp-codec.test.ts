@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, encodeStatus, decodeStatus, OtlpDecodeError } from '../../src/collector/pdata/otlp.js';
-import { countDataPoints, countLogRecords, countSpans, cloneTraces } from '../../src/collector/pdata/util.js';
+import { countDataPoints, countLogRecords, countSpans, cloneData } from '../../src/collector/pdata/util.js';
 import { otelProto, sampleData } from './helpers.js';
 
 
@@ -134,7 +134,7 @@ describe('OTLP codec', () => {
     assert.equal(countSpans(data.traces), 1);
     assert.equal(countDataPoints(data.metrics), 5);
     assert.equal(countLogRecords(data.logs), 1);
-    const c = cloneTraces(data.traces);
+    const c = cloneData('traces', data.traces);
     c.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name = 'changed';
     assert.equal(data.traces.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name, 'GET /r codec');
     assert.equal(c.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.startTimeUnixNano, 1700000000000000123n);

@@ -17,6 +17,7 @@ import { asComponent } from '../../src/collector/internal/consumers.js';
 import { decodeRequest, encodeRequest } from '../../src/collector/pdata/otlp.js';
 import { receiverFactories } from '../../src/collector/receivers/index.js';
 import { Service } from '../../src/collector/service/service.js';
+import { readBody } from '../helpers/net.js';
 import { freePort, readFileExport, receiverYaml, sampleData, startService, tempDir, waitFor } from './helpers.js';
 
 const data = sampleData('options');
@@ -216,10 +217,11 @@ describe('otlphttp compression_params', () => {
   it('level sets the gzip level (smaller bodies at 9 than at the default 1) and bad levels are rejected', async () => {
     const { gunzipSync } = await import('node:zlib');
     const bodies: Buffer[] = [];
-    const sink = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => { assert.equal(req.headers['content-encoding'], 'gzip'); bodies.push(Buffer.concat(chunks)); res.writeHead(200).end(); });
+    const sink = createServer(async (req, res) => {
+      const body = await readBody(req);
+      assert.equal(req.headers['content-encoding'], 'gzip');
+      bodies.push(body);
+      res.writeHead(200).end();
     });
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
     const sinkPort = (sink.address() as { port: number }).port;

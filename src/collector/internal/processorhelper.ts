@@ -2,12 +2,11 @@
 // interface, calling the next consumer of a signal, forwarding what a dropping processor kept,
 // and config checks with the Collector's style of message (the option, what is wrong, how to fix it).
 import type { ConsumeOf, ConsumerComponent } from '../component.js';
-import type { ConsumeContext, Consumer } from '../consumer.js';
+import type { ConsumeContext } from '../consumer.js';
 import type { Signal, SignalData } from '../pdata/model.js';
 import { countItems } from '../pdata/util.js';
+import { asConsumer, consumeOf } from './consumers.js';
 import type { ProcessorTelemetry } from './selftelemetry.js';
-
-const METHOD = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'consumeLogs' } as const;
 
 /** Wraps a consume function (and optional lifecycle hooks) as the component for `signal`. */
 export function signalProcessor<S extends Signal>(
@@ -15,20 +14,15 @@ export function signalProcessor<S extends Signal>(
   consume: ConsumeOf<S>,
   hooks: { start?: () => Promise<void>; shutdown?: (deadline?: AbortSignal) => Promise<void> } = {},
 ): ConsumerComponent<S> {
-  const component = {
-    [METHOD[signal]]: consume,
+  return {
+    ...asConsumer(signal, consume),
     start: hooks.start ?? (async () => {}),
     shutdown: hooks.shutdown ?? (async () => {}),
-  };
-  return component as unknown as ConsumerComponent<S>;
+  } as ConsumerComponent<S>;
 }
 
 /** The next consumer's consume function for `signal`, bound to it. */
-export function nextConsume<S extends Signal>(signal: S, next: Consumer<S>): ConsumeOf<S> {
-  const fn = (next as unknown as Record<string, ConsumeOf<S>>)[METHOD[signal]];
-  if (typeof fn !== 'function') throw new Error(`next consumer has no ${METHOD[signal]} method`);
-  return fn.bind(next);
-}
+export const nextConsume = consumeOf;
 
 /**
  * For processors that drop on purpose (filter, sampling): counts what was removed from `data`,

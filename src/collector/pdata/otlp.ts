@@ -514,7 +514,8 @@ function writeLogRecord(l: LogRecord): Raw {
 
 const WRITE_ITEM: Record<Signal, (x: any) => Raw> = { traces: writeSpan, metrics: writeMetric, logs: writeLogRecord };
 
-function writeSignal<S extends Signal>(signal: S, data: SignalData[S]): Raw {
+/** A request as its OTLP JSON object (what `encodeRequest(…, 'json')` serialises). */
+export function writeSignal<S extends Signal>(signal: S, data: SignalData[S]): Raw {
   const { resources, scopes, items } = SIGNAL_LAYOUT[signal];
   const item = WRITE_ITEM[signal];
   return {

@@ -56,12 +56,6 @@ export function withDataPoints(metric: Metric, keep: (dp: Metric['data']['dataPo
   return { ...metric, data: { ...metric.data, dataPoints } as Metric['data'] };
 }
 
-/** An empty value of a signal's data type. */
-export function emptyData<S extends Signal>(signal: S): SignalData[S] {
-  const empty: SignalData = { traces: { resourceSpans: [] }, metrics: { resourceMetrics: [] }, logs: { resourceLogs: [] } };
-  return empty[signal];
-}
-
 /** Concatenates the resource-level containers of several requests into one (no deep merge). */
 export function concatData<S extends Signal>(signal: S, parts: SignalData[S][]): SignalData[S] {
   if (parts.length === 1) return parts[0]!;

@@ -30,9 +30,6 @@ export function countItems<S extends Signal>(signal: S, data: SignalData[S]): nu
 }
 
 /** Deep copies (bigint and Uint8Array included) so that a mutating consumer never sees shared data. */
-export const cloneTraces = (td: Traces): Traces => structuredClone(td);
-export const cloneMetrics = (md: Metrics): Metrics => structuredClone(md);
-export const cloneLogs = (ld: Logs): Logs => structuredClone(ld);
 export const cloneData = <S extends Signal>(_signal: S, data: SignalData[S]): SignalData[S] => structuredClone(data);
 
 /** Item names per signal as the Collector's self-metrics spell them. */

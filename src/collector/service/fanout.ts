@@ -2,19 +2,17 @@
 // branch runs; the call rejects if any branch failed, with an error that stays retryable only when
 // every failure was retryable (retrying then cannot duplicate into a branch that failed for good).
 // Consumers that mutate data get their own copy; read-only consumers share one.
+import type { ConsumeOf } from '../component.js';
 import { ConsumerError } from '../consumer.js';
-import type { ConsumeContext } from '../consumer.js';
-import type { Signal, SignalData } from '../pdata/model.js';
+import type { Signal } from '../pdata/model.js';
 import { cloneData } from '../pdata/util.js';
 
-export type ConsumeFunction<S extends Signal> = (data: SignalData[S], ctx?: ConsumeContext) => Promise<void>;
-
 export interface FanoutBranch<S extends Signal> {
-  consume: ConsumeFunction<S>;
+  consume: ConsumeOf<S>;
   mutatesData: boolean;
 }
 
-export function combineErrors(errors: unknown[]): unknown {
+function combineErrors(errors: unknown[]): unknown {
   if (errors.length === 1) return errors[0];
   const kinds = errors.map((e) => (e instanceof ConsumerError ? e.kind : 'permanent'));
   const kind = kinds.every((k) => k === 'retryable') ? 'retryable' : kinds.every((k) => k === 'resourceExhausted') ? 'resourceExhausted' : 'permanent';
@@ -25,7 +23,7 @@ export function combineErrors(errors: unknown[]): unknown {
 export function fanout<S extends Signal>(signal: S, branches: FanoutBranch<S>[]): FanoutBranch<S> {
   if (branches.length === 1) return branches[0]!;
   // Mutating branches always get copies because a sibling may still be reading the original.
-  const consume: ConsumeFunction<S> = async (data, ctx) => {
+  const consume: ConsumeOf<S> = async (data, ctx) => {
     const results = await Promise.allSettled(
       branches.map((b) => b.consume(b.mutatesData ? cloneData(signal, data) : data, ctx)),
     );

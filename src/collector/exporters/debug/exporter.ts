@@ -6,7 +6,7 @@ import type {
   AnyValue, Attributes, InstrumentationScope, Logs, Metrics, Resource, Signal, SignalData, Traces,
 } from '../../pdata/model.js';
 import { SpanKind, StatusCode } from '../../pdata/model.js';
-import { encodeRequest } from '../../pdata/otlp.js';
+import { writeSignal } from '../../pdata/otlp.js';
 import { countDataPoints, countLogRecords, countSpans } from '../../pdata/util.js';
 
 export interface DebugExporterConfig {
@@ -125,6 +125,6 @@ export class DebugExporter<S extends Signal> {
     }
     if (this.cfg.verbosity === 'basic') this.emit(summary, title);
     else if (this.cfg.verbosity === 'normal') this.emit(summary, title, lines().join('\n'));
-    else this.emit(summary, title, JSON.stringify(JSON.parse(encodeRequest(this.signal, data, 'json')), null, 2));
+    else this.emit(summary, title, JSON.stringify(writeSignal(this.signal, data), null, 2));
   }
 }

@@ -18,6 +18,6 @@ export const fileExporterFactory: ExporterFactory<FileExporterConfig> = {
   },
   createExporter(_settings, cfg, signal) {
     const exp = new FileExporter(signal, cfg);
-    return asComponent(signal, { consume: (d) => exp.consume(d), start: () => exp.start(), shutdown: () => exp.shutdown() });
+    return asComponent(signal, exp);
   },
 };

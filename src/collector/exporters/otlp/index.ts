@@ -19,6 +19,6 @@ export const otlpExporterFactory: ExporterFactory<OtlpGrpcExporterConfig> = {
   },
   createExporter(settings, cfg, signal) {
     const exp = new OtlpGrpcExporter(signal, settings, cfg);
-    return asComponent(signal, { consume: (d, ctx) => exp.consume(d, ctx), start: (h) => exp.start(h), shutdown: (deadline) => exp.shutdown(deadline) });
+    return asComponent(signal, exp);
   },
 };

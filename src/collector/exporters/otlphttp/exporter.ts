@@ -60,7 +60,6 @@ export class OtlpHttpExporter<S extends Signal> {
   private readonly helper: ExporterHelper<S>;
   private readonly url: URL;
   private agent?: HttpAgent;
-  private tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
 
   constructor(private readonly signal: S, private readonly settings: CreateSettings, private readonly cfg: OtlpHttpExporterConfig) {
     this.url = new URL(signalUrl(cfg, signal));
@@ -73,8 +72,8 @@ export class OtlpHttpExporter<S extends Signal> {
 
   async start(host: Host): Promise<void> {
     if (this.url.protocol === 'https:') {
-      this.tls = readTlsFiles(this.cfg.tls, `exporters::${this.settings.id}`);
-      this.agent = new HttpsAgent({ keepAlive: true, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: !this.cfg.tls.insecure_skip_verify, servername: this.cfg.tls.server_name_override || undefined });
+      const { ca, cert, key } = readTlsFiles(this.cfg.tls, `exporters::${this.settings.id}`);
+      this.agent = new HttpsAgent({ keepAlive: true, ca, cert, key, rejectUnauthorized: !this.cfg.tls.insecure_skip_verify, servername: this.cfg.tls.server_name_override || undefined });
     } else {
       this.agent = new HttpAgent({ keepAlive: true });
     }

@@ -54,6 +54,6 @@ export const otlphttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
       throw new Error(`exporter "${settings.id}" has no endpoint for ${signal} (set endpoint or ${signal}_endpoint)`);
     }
     const exp = new OtlpHttpExporter(signal, settings, cfg);
-    return asComponent(signal, { consume: (d, ctx) => exp.consume(d, ctx), start: (h) => exp.start(h), shutdown: (deadline) => exp.shutdown(deadline) });
+    return asComponent(signal, exp);
   },
 };

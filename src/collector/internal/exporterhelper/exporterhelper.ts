@@ -49,7 +49,7 @@ export const retryDefaults = (): RetrySettings => ({
   enabled: true, initial_interval: '5s', max_interval: '30s', max_elapsed_time: '300s', multiplier: 1.5, randomization_factor: 0.5,
 });
 
-export function validateHelperSettings(cfg: { sending_queue: QueueSettings; retry_on_failure: RetrySettings; timeout: string }): void {
+export function validateHelperSettings(cfg: { sending_queue: QueueSettings; retry_on_failure: RetrySettings }): void {
   const q = cfg.sending_queue;
   if (q.enabled) {
     if (!(q.num_consumers > 0)) throw new Error('sending_queue::num_consumers must be positive');
@@ -64,7 +64,6 @@ export function validateHelperSettings(cfg: { sending_queue: QueueSettings; retr
   if (r.enabled && !(parseDuration(r.initial_interval) > 0)) throw new Error('retry_on_failure::initial_interval must be positive');
   if (!(r.multiplier >= 1)) throw new Error('retry_on_failure::multiplier must be >= 1');
   if (!(r.randomization_factor >= 0 && r.randomization_factor <= 1)) throw new Error('retry_on_failure::randomization_factor must be in [0, 1]');
-  parseDuration(cfg.timeout, 'timeout');
 }
 
 /** One export attempt; throws ExportError (retryable or not). May report a partial success. */

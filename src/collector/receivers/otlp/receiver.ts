@@ -8,8 +8,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { CreateSettings, Host, Lifecycle } from '../../component.js';
+import type { ConsumeOf, CreateSettings, Host, Lifecycle } from '../../component.js';
 import { type ConsumeContext, type Consumer, ConsumerError } from '../../consumer.js';
+import { CONSUME_METHOD } from '../../internal/consumers.js';
 import { parseEndpoint } from '../../internal/endpoint.js';
 import { ReceiverTelemetry } from '../../internal/selftelemetry.js';
 import { readTlsFiles } from '../../internal/tls.js';
@@ -20,7 +21,6 @@ import type { GrpcServerConfig, HttpServerConfig, OtlpReceiverConfig } from './c
 
 type NextConsumers = Partial<{ [S in Signal]: Consumer<S> }>;
 
-const CONSUME: Record<Signal, string> = { traces: 'consumeTraces', metrics: 'consumeMetrics', logs: 'consumeLogs' };
 /** Seconds a sender should wait before retrying a refused request (HTTP Retry-After). */
 const RETRY_AFTER_SECONDS = 1;
 /** Headers never copied into ConsumeContext.metadata: credentials are not telemetry. */
@@ -51,6 +51,12 @@ function metadataOf(entries: Iterable<[string, unknown]>): Record<string, string
   return out;
 }
 
+/** `cors.allowed_origins` as one test: exact origins, `*` for any, `*` inside a pattern for any characters. */
+function originMatcher(patterns: string[]): (origin: string) => boolean {
+  const compiled = patterns.map((pattern) => ({ pattern, re: new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`) }));
+  return (origin) => compiled.some(({ pattern, re }) => pattern === '*' || pattern === origin || re.test(origin));
+}
+
 class BodyTooLargeError extends Error {}
 
 export class OtlpReceiver implements Lifecycle {
@@ -59,6 +65,7 @@ export class OtlpReceiver implements Lifecycle {
   private httpServer?: Server;
   private grpcTelemetry?: ReceiverTelemetry;
   private httpTelemetry?: ReceiverTelemetry;
+  private originAllowed: (origin: string) => boolean = () => false;
   /** Bound addresses after start (port 0 resolves to the real port): for tests and logs. */
   readonly addresses: { grpc?: string; http?: string } = {};
 
@@ -86,11 +93,11 @@ export class OtlpReceiver implements Lifecycle {
 
   /** Pushes decoded data into the pipeline, counting accepted/refused items. */
   private async push<S extends Signal>(signal: S, data: SignalData[S], ctx: ConsumeContext, tel: ReceiverTelemetry): Promise<void> {
-    const consumer = this.next[signal] as unknown as Record<string, (d: SignalData[S], c: ConsumeContext) => Promise<void>> | undefined;
+    const consumer = this.next[signal] as unknown as Record<string, ConsumeOf<S>> | undefined;
     if (!consumer) throw ConsumerError.permanent(`receiver "${this.settings.id}" is not part of any ${signal} pipeline`);
     const n = countItems(signal, data);
     try {
-      await consumer[CONSUME[signal]]!(data, ctx);
+      await consumer[CONSUME_METHOD[signal]]!(data, ctx);
       tel.accepted(signal, n);
     } catch (err) {
       tel.refused(signal, n);
@@ -160,6 +167,7 @@ export class OtlpReceiver implements Lifecycle {
     const routes = new Map<string, Signal>();
     const paths: Record<Signal, string> = { traces: h.traces_url_path, metrics: h.metrics_url_path, logs: h.logs_url_path };
     for (const signal of Object.keys(this.next) as Signal[]) routes.set(paths[signal], signal);
+    this.originAllowed = originMatcher(h.cors?.allowed_origins ?? []);
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.onHttpRequest(h, routes, req, res).catch((err) => {
         this.logger.error({ err }, 'unexpected error handling an OTLP/HTTP request');
@@ -184,11 +192,7 @@ export class OtlpReceiver implements Lifecycle {
 
   private cors(h: HttpServerConfig, req: IncomingMessage, res: ServerResponse): void {
     const origin = req.headers.origin;
-    const allowed = h.cors?.allowed_origins ?? [];
-    if (!origin || allowed.length === 0) return;
-    const ok = allowed.some((pattern) => pattern === '*' || pattern === origin
-      || new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(origin));
-    if (!ok) return;
+    if (!origin || !this.originAllowed(origin)) return;
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Vary', 'Origin');
     if (req.method === 'OPTIONS') {
