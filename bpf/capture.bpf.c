@@ -90,6 +90,7 @@ struct pkt {
 	__u32 seq;
 	__u32 off;   /* payload offset from the network header */
 	__u32 len;   /* payload length */
+	__u32 request; /* the payload starts an HTTP/1 request: egress records carry the thread's reads */
 };
 
 /* Parses the IPv4/IPv6 + TCP headers at the start of skb (cgroup_skb data begins at the network
@@ -125,6 +126,7 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
 	p->seq = bpf_ntohl(th.seq);
 	p->off = hl;
 	p->len = skb->len - hl;
+	p->request = 0;
 	return 0;
 }
 
@@ -142,8 +144,25 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
 		return 0;                                                                          \
 	}
 
-/* Everything of a payload record but its byte ranges: who, where, when. */
-static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, struct sonde_payload_event *e)
+/* Per thread: the TCP sockets it read from last (see sonde.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SONDE_THREAD_READS_MAX);
+	__type(key, __u32);
+	__type(value, struct sonde_thread_reads);
+} sonde_thread_reads SEC(".maps");
+
+/* The reads of thread `tid` into dst (zeros when it has none recorded). */
+static __always_inline void copy_thread_reads(__u32 tid, __u64 *dst)
+{
+	struct sonde_thread_reads *r = bpf_map_lookup_elem(&sonde_thread_reads, &tid);
+	for (int i = 0; i < SONDE_CTX_SOCKS; i++)
+		dst[i] = r ? r->sk[i] : 0;
+}
+
+/* Everything of a payload record but its byte ranges: who, where, when. `request`: the packet starts
+ * an HTTP/1 request, so a task-owned send also records what the sending thread read last. */
+static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, struct sonde_payload_event *e, int request)
 {
 	e->kind = SONDE_REC_PAYLOAD;
 	e->direction = dir;
@@ -171,6 +190,14 @@ static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, struct so
 			e->flags = SONDE_F_PID_KNOWN;
 		}
 	}
+	if (request && (e->flags & SONDE_F_PID_KNOWN)) {
+		copy_thread_reads(e->tid, e->ctx_sk);
+	} else {
+		e->ctx_sk[0] = 0;
+		e->ctx_sk[1] = 0;
+		e->ctx_sk[2] = 0;
+		e->ctx_sk[3] = 0;
+	}
 	e->lport = skb->local_port;
 	e->rport = bpf_ntohs(skb->remote_port >> 16);
 	if (skb->family == AF_INET) {
@@ -194,7 +221,7 @@ static __always_inline void fill_meta(struct __sk_buff *skb, __u8 dir, struct so
 static __always_inline void fill_and_submit(struct __sk_buff *skb, struct pkt *p, __u32 head, __u8 dir,
 					    struct sonde_payload_event *e, __u32 cap)
 {
-	fill_meta(skb, dir, e);
+	fill_meta(skb, dir, e, p->request);
 	e->seq = p->seq;
 	e->len = p->len;
 	/* u64 lengths clamped after a compiler barrier, so the verifier sees the bounds on the very
@@ -616,7 +643,7 @@ static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 d
 	if (!w)
 		return;
 	struct sonde_payload_event *e = (void *)w->rec;
-	fill_meta(skb, dir, e);
+	fill_meta(skb, dir, e, 0);
 	e->flags |= SONDE_F_H2_FRAMED;
 	e->tail_len = 0;
 	__s64 L = p->len;
@@ -744,10 +771,13 @@ static __always_inline int on_skb(struct __sk_buff *skb, __u8 dir)
 		st->filtered++;
 		return 1;
 	}
-	/* The first 4 payload bytes: both the preface test and the message-start filter look at them. */
+	/* The first 4 payload bytes: the preface test, the message-start filter and (egress) the
+	 * request-start test look at them. */
 	__u32 first = 0;
-	if ((sonde_cfg.flags & (SONDE_CFG_HTTP2 | SONDE_CFG_MESSAGE_START_ONLY)) && p.len >= 4)
+	if ((dir == SONDE_DIR_EGRESS || (sonde_cfg.flags & (SONDE_CFG_HTTP2 | SONDE_CFG_MESSAGE_START_ONLY))) && p.len >= 4)
 		bpf_skb_load_bytes(skb, p.off, &first, 4);
+	p.request = dir == SONDE_DIR_EGRESS && first != 0x50545448 /* "HTTP" */ && first != 0x20495250 /* "PRI " */ &&
+		    message_start(first);
 	if ((sonde_cfg.flags & SONDE_CFG_HTTP2) && h2_packet(skb, &p, dir, st, first))
 		return 1;
 	if ((sonde_cfg.flags & SONDE_CFG_MESSAGE_START_ONLY) && !message_start(first)) {
@@ -869,6 +899,40 @@ int sonde_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
+enum { MSG_PEEK = 2 };
+
+/* Runs in the reading thread after every socket read (recvmsg, read, recv*; not a syscall
+ * tracepoint, so tasks stay on the fast syscall path). Keeps, per thread, the last distinct TCP
+ * sockets it read from: a request it sends next is a call made while serving the newest of them
+ * that is a server connection (or, through the agent, a chain of calls leading to one). */
+SEC("tracepoint/sock/sock_recv_length")
+int sonde_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	if (ctx->ret <= 0 || (ctx->flags & MSG_PEEK) || ctx->protocol != IPPROTO_TCP ||
+	    (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return 0;
+	__u64 sk = (__u64)ctx->sk;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sonde_thread_reads *r = bpf_map_lookup_elem(&sonde_thread_reads, &tid);
+	if (!r) {
+		struct sonde_thread_reads fresh = { .sk = { sk } };
+		bpf_map_update_elem(&sonde_thread_reads, &tid, &fresh, BPF_ANY);
+		return 0;
+	}
+	if (r->sk[0] == sk)
+		return 0; /* the common case: more reads of the same socket */
+	/* Move to front: shift the sockets read more recently than sk's previous place (or all). */
+	__u64 a = r->sk[0], b = r->sk[1], c = r->sk[2];
+	r->sk[0] = sk;
+	r->sk[1] = a;
+	if (b != sk) {
+		r->sk[2] = b;
+		if (c != sk)
+			r->sk[3] = c;
+	}
+	return 0;
+}
+
 static __always_inline int on_connect(struct bpf_sock_addr *ctx, int v6)
 {
 	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
@@ -880,6 +944,9 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, int v6)
 	if (!e)
 		return 1;
 	e->event = SONDE_CONN_CONNECT;
+	/* A call's connection is opened by the thread serving the request that makes it (event loops
+	 * may send the request itself later, after other reads). */
+	copy_thread_reads((__u32)bpf_get_current_pid_tgid(), e->ctx_sk);
 	e->cookie = bpf_get_socket_cookie(ctx);
 	e->sk = ctx->sk ? ptr_to_scalar(ctx->sk) : 0;
 	e->rport = bpf_ntohs((__u16)ctx->user_port);

@@ -10,6 +10,7 @@
 #define SONDE_MAX_CAPTURE 1024 /* largest head a payload record can carry */
 #define SONDE_TAIL_BYTES 16    /* tail kept when the payload is longer than the head */
 #define SONDE_MAX_PORTS 16     /* port allow-list length */
+#define SONDE_CTX_SOCKS 4      /* sockets a thread read from last, carried by request starts (in-process links) */
 
 /* HTTP/2 framing (see docs/ebpf.md "HTTP/2 connections"): for connections that sent the client
  * preface or that the agent marked, the probes walk frame headers and copy only what parsers need. */
@@ -55,6 +56,7 @@ struct sonde_conn_event {
 	__u8 raddr[16];
 	__u64 bytes_received; /* payload bytes received: tcp_sock.bytes_received without the peer's FIN (STATE only) */
 	__u64 bytes_sent;     /* payload bytes sent: tcp_sock.bytes_sent - bytes_retrans (STATE only) */
+	__u64 ctx_sk[SONDE_CTX_SOCKS]; /* CONNECT: the TCP sockets the connecting thread read from last, newest first (0: none) */
 };
 
 /* sonde_payload_event.direction */
@@ -92,6 +94,10 @@ struct sonde_payload_event {
 	__u8 tail[SONDE_TAIL_BYTES];
 	__u32 extents;   /* SONDE_F_H2_FRAMED: entries of the extent table after head[] (else 0) */
 	__u32 _pad;
+	/* Egress packets that start an HTTP/1 request on a task-owned socket: the TCP sockets the
+	 * sending thread read from last, newest first (0: none). The agent finds in them the request
+	 * the thread is serving (in-process parent of the call). */
+	__u64 ctx_sk[SONDE_CTX_SOCKS];
 	__u8 head[];
 };
 
@@ -136,5 +142,13 @@ struct sonde_stats {
 #define SONDE_H2_MARKS_MADE 0
 #define SONDE_H2_MARKS_USED 1
 #define SONDE_H2_SOCKS 2 /* same array: sockets the probes gave HTTP/2 state (none yet: no lookups) */
+
+/* sonde_thread_reads map (LRU hash): key __u32 thread id, value struct sonde_thread_reads. Written by
+ * tracepoint sock:sock_recv_length (runs in the reading thread, after the read) for every successful
+ * TCP read; read by the egress and connect probes of the same thread. */
+#define SONDE_THREAD_READS_MAX 16384
+struct sonde_thread_reads {
+	__u64 sk[SONDE_CTX_SOCKS]; /* distinct kernel socket addresses, most recently read first */
+};
 
 #endif

@@ -34,6 +34,16 @@ export interface Connection {
   /** Payload bytes received / sent: the kernel's counters at the last state change, or the captured payload lengths if larger (pre-existing connections). */
   bytesReceived: number;
   bytesSent: number;
+  /** Client connections whose connect() the agent saw: the sockets the connecting thread had read from last (see PayloadEvent.contextSockets). */
+  connectContext?: ThreadContext;
+}
+
+/** What a thread had read when it sent a request or opened a connection. */
+export interface ThreadContext {
+  /** Kernel socket addresses, most recently read first. */
+  sockets: bigint[];
+  pid: number;
+  tid: number;
 }
 
 export type ConnectionChange = 'open' | 'close';
@@ -129,6 +139,7 @@ export class ConnectionTable {
     if (e.type === 'connect') {
       c.remoteAddr = e.remoteAddr;
       c.remotePort = e.remotePort;
+      if (e.contextSockets && e.pid !== undefined) c.connectContext = { sockets: e.contextSockets, pid: e.pid, tid: e.tid ?? 0 };
       return c;
     }
     c.localAddr = e.localAddr;

@@ -6,18 +6,25 @@
 // connection over to the HTTP/2 parser. Memory is bounded: at most maxConnections parsers, idle
 // ones are closed, and a connection that is not HTTP (or whose process is filtered out) keeps only
 // a small marker until it closes.
+//
+// Requests are also told as they start (takeStarts), before their exchanges complete, with what
+// links them on this host: a server request's peer (the client request on the other end of the
+// same connection, when both ends are local) and a client request's in-process parent (the
+// request its process was serving when it sent it: found from the sockets the sending thread had
+// read last, which the probes attach to request-starting packets and to connect()).
 import type { CaptureEvent, ConnectionEvent, PayloadEvent } from '../ebpf/index.js';
-import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
+import type { Exchange, ExchangeOrigin, InProcessParent, RequestStart, StartedRequest } from '../protocols/exchange.js';
 import type { CapturedSegment, ConnectionRole, Direction } from '../protocols/segment.js';
 import { DEFAULT_HEADERS_OF_INTEREST, Http1Connection, detectHttp1 } from '../protocols/http1/index.js';
 import { Http2Connection, detectHttp2Preface, looksLikeHttp2Frames } from '../protocols/http2/index.js';
-import { ConnectionTable, type Connection } from './connection-table.js';
+import { ConnectionTable, type Connection, type ThreadContext } from './connection-table.js';
 import { ConnectionStreams } from './stream-reassembler.js';
 
 export interface AssembledExchange {
   exchange: Exchange;
   origin: ExchangeOrigin;
 }
+
 
 export interface ExchangeAssemblerOptions {
   /** The connection table to apply records to. Default: a new ConnectionTable with its defaults. */
@@ -58,11 +65,24 @@ export interface ExchangeAssemblerStats {
   undecodableStreams: number;
   /** Payload records for connections already closed (late packets, ignored). */
   lateRecords: number;
+  /** Client requests and how their in-process parent was found (or why not). */
+  parents: {
+    /** Sent by a thread serving one request at a time: exact. */
+    exact: number;
+    /** Sent by a process's main thread (event loops): inferred. */
+    inferred: number;
+    /** No thread context: sent from softirq, by a thread that read no TCP socket, or over HTTP/2 (framed in the kernel). */
+    noContext: number;
+    /** The sending thread's recent reads lead to no request being served (a process that only calls out, or reads from untracked sockets). */
+    notServing: number;
+  };
 }
 
 type Phase = 'detecting' | 'http1' | 'http2' | 'ignored';
 
 interface Tracked {
+  /** RequestRef.connectionId: unique for the assembler's lifetime. */
+  id: number;
   conn: Connection;
   phase: Phase;
   /** The verdict of `accept` once the pid is known. */
@@ -79,7 +99,19 @@ interface Tracked {
   origin?: ExchangeOrigin;
   /** 4-tuple of the first payload record, for connections the table learnt only partly. */
   fallback: Pick<PayloadEvent, 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
+  /** The last request that started on this connection, and its in-process parent (client requests). */
+  lastStart?: { sequence: number; parent?: InProcessParent };
+  /** Thread contexts of the latest request-starting sends, by capture timestamp (a few: a start is parsed right after its packet). */
+  sends?: Array<ThreadContext & { tsNs: bigint }>;
+  /** Client connections: this end's endpoints as `local>remote` (the key in `clientsByEndpoints`). */
+  endpointsKey?: string;
 }
+
+/** Request-starting sends remembered per connection until their requests' heads are parsed. */
+const SENDS_KEPT = 4;
+
+// IPv4-mapped IPv6 addresses (dual-stack sockets) name the same endpoint as the IPv4 address.
+const endpoint = (address: string, port: number) => `${address.startsWith('::ffff:') ? address.slice(7) : address}|${port}`;
 
 /** Eviction order is refreshed at most this often per connection: "least recently active" to within 1 s. */
 const REORDER_AFTER_NS = 1_000_000_000n;
@@ -107,9 +139,14 @@ export class ExchangeAssembler {
   private readonly accept: (conn: Connection) => boolean;
   private readonly onHttp2: (cookie: bigint) => void;
   private out: AssembledExchange[] = [];
+  private starts: StartedRequest[] = [];
+  /** Client connections by their `local>remote` endpoints: a server request finds its peer by the reverse. */
+  private readonly clientsByEndpoints = new Map<string, Tracked>();
+  private nextConnectionId = 1;
   readonly stats: ExchangeAssemblerStats = {
     exchanges: { http1: 0, http2: 0, grpc: 0 }, notHttp: 0, filtered: 0, evicted: 0, idleClosed: 0, h2cUpgrades: 0, otherUpgrades: 0,
     parseErrors: { http1: 0, http2: 0 }, undecodableStreams: 0, lateRecords: 0,
+    parents: { exact: 0, inferred: 0, noContext: 0, notServing: 0 },
   };
 
   constructor(opts: ExchangeAssemblerOptions = {}) {
@@ -162,6 +199,17 @@ export class ExchangeAssembler {
     return done;
   }
 
+  /**
+   * The requests that started since the last call, in capture order. Call it after apply(),
+   * sweep() or closeAll() and hand these on before the exchanges those returned: an exchange's
+   * start always comes first.
+   */
+  takeStarts(): StartedRequest[] {
+    const s = this.starts;
+    this.starts = [];
+    return s;
+  }
+
   private onConnection(e: ConnectionEvent): void {
     // A state change may lack the cookie (joined on the socket address): find the connection first.
     const cookie = e.newState === 'CLOSE' ? (e.cookie || this.table.get(0n, e.sk)?.cookie) : undefined;
@@ -186,6 +234,11 @@ export class ExchangeAssembler {
     }
     t.lastSeenNs = e.tsNs;
     if (t.phase === 'ignored') return;
+    if (e.contextSockets && e.pid !== undefined) {
+      const sends = (t.sends ??= []);
+      if (sends.length >= SENDS_KEPT) sends.shift();
+      sends.push({ tsNs: e.tsNs, sockets: e.contextSockets, pid: e.pid, tid: e.tid ?? 0 });
+    }
     if (t.accepted === undefined && conn.pid !== undefined) {
       t.accepted = this.accept(conn);
       if (!t.accepted) return this.ignore(t, 'filtered');
@@ -200,7 +253,7 @@ export class ExchangeAssembler {
       this.finish(oldest, e.tsNs);
     }
     const t: Tracked = {
-      conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs, reorderedNs: e.tsNs,
+      id: this.nextConnectionId++, conn, phase: 'detecting', accepted: undefined, undetectedBytes: 0, lastSeenNs: e.tsNs, reorderedNs: e.tsNs,
       fallback: { localAddr: e.localAddr, localPort: e.localPort, remoteAddr: e.remoteAddr, remotePort: e.remotePort },
     };
     this.tracked.set(conn.cookie, t);
@@ -310,12 +363,75 @@ export class ExchangeAssembler {
     };
   }
 
-  private emit(t: Tracked, exchanges: Exchange[]): void {
-    if (exchanges.length === 0) return;
-    // The verdict is final once the pid is known; until then it is asked per batch.
+  /** Whether the connection's process is wanted: final once the pid is known, asked per batch until then. */
+  private accepts(t: Tracked): boolean {
     const accepted = t.accepted ?? this.accept(t.conn);
     if (t.conn.pid !== undefined) t.accepted = accepted;
-    if (!accepted) return;
+    return accepted;
+  }
+
+  /** Takes the requests the connection's parsers saw start (always before their exchanges are emitted). */
+  private collectStarts(t: Tracked): void {
+    const h1 = t.http1?.takeStarts();
+    const h2 = t.http2?.takeStarts();
+    if (!h1?.length && !h2?.length) return;
+    const origin = this.accepts(t) ? this.origin(t) : undefined;
+    for (const start of [...h1 ?? [], ...h2 ?? []]) {
+      let parent: InProcessParent | undefined;
+      if (origin?.role === 'client') parent = this.inProcessParent(t, start);
+      t.lastStart = { sequence: start.sequence, parent };
+      if (!origin) continue;
+      const assembled: StartedRequest = { start, origin };
+      if (origin.role === 'client') {
+        if (parent) assembled.parent = parent;
+        this.registerClient(t, origin);
+      } else {
+        const peer = this.clientsByEndpoints.get(`${endpoint(origin.remoteAddress, origin.remotePort)}>${endpoint(origin.localAddress, origin.localPort)}`);
+        if (peer?.lastStart) assembled.peer = { connectionId: peer.id, sequence: peer.lastStart.sequence };
+      }
+      this.starts.push(assembled);
+    }
+  }
+
+  private registerClient(t: Tracked, origin: ExchangeOrigin): void {
+    if (t.endpointsKey !== undefined) return;
+    t.endpointsKey = `${endpoint(origin.localAddress, origin.localPort)}>${endpoint(origin.remoteAddress, origin.remotePort)}`;
+    this.clientsByEndpoints.set(t.endpointsKey, t);
+  }
+
+  /**
+   * The request the process was serving when it sent this one: the first of the sending thread's
+   * recent reads that is a server connection gives its latest request; a client connection (the
+   * thread read a response of an earlier call) gives that call's parent. The first request of a
+   * connection opened while the agent watched uses the connecting thread's reads instead: event
+   * loops open the connection while serving, but may send on it only after other reads.
+   */
+  private inProcessParent(t: Tracked, start: RequestStart): InProcessParent | undefined {
+    const ctx = (start.sequence === 1 ? t.conn.connectContext : undefined) ?? t.sends?.find((s) => s.tsNs === start.startNs);
+    if (!ctx) {
+      this.stats.parents.noContext++;
+      return undefined;
+    }
+    const mainThread = ctx.tid === ctx.pid;
+    for (const sk of ctx.sockets) {
+      const conn = this.table.get(0n, sk);
+      const read = conn ? this.tracked.get(conn.cookie) : undefined;
+      if (!read?.lastStart) continue;
+      let parent: InProcessParent | undefined;
+      if (this.origin(read)?.role === 'server') parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred: mainThread };
+      else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || mainThread };
+      if (!parent) continue;
+      this.stats.parents[parent.inferred ? 'inferred' : 'exact']++;
+      return parent;
+    }
+    this.stats.parents.notServing++;
+    return undefined;
+  }
+
+  private emit(t: Tracked, exchanges: Exchange[]): void {
+    this.collectStarts(t);
+    if (exchanges.length === 0) return;
+    if (!this.accepts(t)) return;
     const origin = this.origin(t);
     for (const exchange of exchanges) {
       if (t.phase === 'http1' && isH2cUpgrade(exchange)) continue; // reported as HTTP/2 stream 1
@@ -340,13 +456,14 @@ export class ExchangeAssembler {
     const o = t.origin;
     if (o && o.role === role && o.pid === pid && o.localAddress === localAddress && o.localPort === localPort
       && o.remoteAddress === remoteAddress && o.remotePort === remotePort && o.family === family) return o;
-    t.origin = { role, pid, localAddress, localPort, remoteAddress, remotePort, family };
+    t.origin = { role, pid, connectionId: t.id, localAddress, localPort, remoteAddress, remotePort, family };
     return t.origin;
   }
 
   /** Flushes held segments, closes the parser (pending requests end as 'closed') and forgets the connection. */
   private finish(t: Tracked, tsNs: bigint): void {
     this.tracked.delete(t.conn.cookie);
+    if (t.endpointsKey !== undefined && this.clientsByEndpoints.get(t.endpointsKey) === t) this.clientsByEndpoints.delete(t.endpointsKey);
     if (t.phase === 'ignored') return;
     const held = this.streams.close(t.conn.cookie);
     for (const dir of ['ingress', 'egress'] as const) for (const seg of held[dir]) this.feed(t, dir, seg);

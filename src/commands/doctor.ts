@@ -70,6 +70,10 @@ function runChecks(): Check[] {
         remedy: inKernel ? undefined : 'report this with `uname -r`',
       });
     }
+    // Optional probes the kernel lacks: capture works, with less.
+    for (const m of probes.missing) {
+      checks.push({ check: `probe ${m.section}`, ok: true, detail: `not on this kernel (its tracepoint is missing; Linux ≥ 6.3 has it): without it, no ${m.loses}` });
+    }
   } catch (err) {
     const e = err as Error;
     checks.push({ check: 'probes', ok: false, detail: e.message, remedy: e instanceof BpfError ? e.remedy : undefined });

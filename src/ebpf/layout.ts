@@ -11,21 +11,22 @@ export interface StructLayout {
 
 export const CONN_EVENT: StructLayout = {
   name: 'sonde_conn_event',
-  size: 112,
+  size: 144,
   fields: {
     kind: [0, 4], event: [4, 1], family: [5, 1], oldstate: [6, 1], newstate: [7, 1], ts_ns: [8, 8], cookie: [16, 8],
     sk: [24, 8], pid: [32, 4], tid: [36, 4], comm: [40, 16], lport: [56, 2], rport: [58, 2], flags: [60, 4],
-    laddr: [64, 16], raddr: [80, 16], bytes_received: [96, 8], bytes_sent: [104, 8],
+    laddr: [64, 16], raddr: [80, 16], bytes_received: [96, 8], bytes_sent: [104, 8], ctx_sk: [112, 32],
   },
 };
 
 export const PAYLOAD_EVENT: StructLayout = {
   name: 'sonde_payload_event',
-  size: 112,
+  size: 144,
   fields: {
     kind: [0, 4], direction: [4, 1], family: [5, 1], head_len: [6, 2], ts_ns: [8, 8], cookie: [16, 8], sk: [24, 8],
     pid: [32, 4], tid: [36, 4], seq: [40, 4], len: [44, 4], lport: [48, 2], rport: [50, 2], tail_len: [52, 2],
-    flags: [54, 2], laddr: [56, 16], raddr: [72, 16], tail: [88, 16], extents: [104, 4], _pad: [108, 4], head: [112, 0],
+    flags: [54, 2], laddr: [56, 16], raddr: [72, 16], tail: [88, 16], extents: [104, 4], _pad: [108, 4], ctx_sk: [112, 32],
+    head: [144, 0],
   },
 };
 
@@ -55,6 +56,7 @@ export const CONSTANTS = {
   SONDE_MAX_CAPTURE: 1024,
   SONDE_TAIL_BYTES: 16,
   SONDE_MAX_PORTS: 16,
+  SONDE_CTX_SOCKS: 4,
   SONDE_REC_CONN: 1,
   SONDE_REC_PAYLOAD: 2,
   SONDE_CONN_CONNECT: 1,
@@ -109,6 +111,8 @@ export interface ConnectionEvent {
   /** Payload bytes received / sent so far (kernel counters; sent excludes retransmits). */
   bytesReceived: bigint;
   bytesSent: bigint;
+  /** connect: the TCP sockets (kernel addresses) the connecting thread read from last, newest first. */
+  contextSockets?: bigint[];
 }
 
 export interface PayloadEvent {
@@ -120,6 +124,11 @@ export interface PayloadEvent {
   /** Sender pid/tid: known on egress from a task-owned socket, never on ingress. */
   pid?: number;
   tid?: number;
+  /**
+   * Egress packets that start an HTTP/1 request, sent by a known thread: the TCP sockets (kernel
+   * addresses) that thread read from last, newest first. Absent when it read none.
+   */
+  contextSockets?: bigint[];
   /** TCP sequence number of the first payload byte. */
   seq: number;
   /** Real payload length on the wire. */
@@ -183,10 +192,22 @@ function cString(b: Uint8Array): string {
 // Field offsets resolved once: the decoders run per record on the hot path.
 const C = Object.fromEntries(Object.entries(CONN_EVENT.fields).map(([k, [o]]) => [k, o])) as Record<string, number>;
 const P = Object.fromEntries(Object.entries(PAYLOAD_EVENT.fields).map(([k, [o]]) => [k, o])) as Record<string, number>;
-const [cFlags, cEvent, cTs, cCookie, cSk, cPid, cTid, cComm, cFamily, cOld, cNew, cLaddr, cLport, cRaddr, cRport, cRx, cTx] =
-  ['flags', 'event', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'comm', 'family', 'oldstate', 'newstate', 'laddr', 'lport', 'raddr', 'rport', 'bytes_received', 'bytes_sent'].map((k) => C[k]!) as number[];
-const [pFlags, pHeadLen, pTailLen, pDir, pTs, pCookie, pSk, pPid, pTid, pSeq, pLen, pHead, pTail, pFamily, pLaddr, pLport, pRaddr, pRport, pExtents] =
-  ['flags', 'head_len', 'tail_len', 'direction', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'seq', 'len', 'head', 'tail', 'family', 'laddr', 'lport', 'raddr', 'rport', 'extents'].map((k) => P[k]!) as number[];
+const [cFlags, cEvent, cTs, cCookie, cSk, cPid, cTid, cComm, cFamily, cOld, cNew, cLaddr, cLport, cRaddr, cRport, cRx, cTx, cCtx] =
+  ['flags', 'event', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'comm', 'family', 'oldstate', 'newstate', 'laddr', 'lport', 'raddr', 'rport', 'bytes_received', 'bytes_sent', 'ctx_sk'].map((k) => C[k]!) as number[];
+const [pFlags, pHeadLen, pTailLen, pDir, pTs, pCookie, pSk, pPid, pTid, pSeq, pLen, pHead, pTail, pFamily, pLaddr, pLport, pRaddr, pRport, pExtents, pCtx] =
+  ['flags', 'head_len', 'tail_len', 'direction', 'ts_ns', 'cookie', 'sk', 'pid', 'tid', 'seq', 'len', 'head', 'tail', 'family', 'laddr', 'lport', 'raddr', 'rport', 'extents', 'ctx_sk'].map((k) => P[k]!) as number[];
+
+/** The non-zero entries of a ctx_sk array at `at` (they are filled from the front), or undefined. */
+function contextSocketsAt(view: DataView, at: number): bigint[] | undefined {
+  if (view.getBigUint64(at, true) === 0n) return undefined;
+  const out: bigint[] = [];
+  for (let i = 0; i < CONSTANTS.SONDE_CTX_SOCKS; i++) {
+    const sk = view.getBigUint64(at + i * 8, true);
+    if (sk === 0n) break;
+    out.push(sk);
+  }
+  return out;
+}
 
 /** IPv4 strings by address: a host talks to few addresses, and formatting dominated decode time. */
 const v4Cache = new Map<number, string>();
@@ -227,6 +248,7 @@ export function decodeConnectionEvent(buf: Uint8Array, view: DataView, off: numb
     remotePort: view.getUint16(off + cRport!, true),
     bytesReceived: view.getBigUint64(off + cRx!, true),
     bytesSent: view.getBigUint64(off + cTx!, true),
+    contextSockets: contextSocketsAt(view, off + cCtx!),
   };
 }
 
@@ -265,6 +287,7 @@ export function decodePayloadEvent(buf: Uint8Array, view: DataView, off: number,
     sk: view.getBigUint64(off + pSk!, true),
     pid: pidKnown ? view.getUint32(off + pPid!, true) : undefined,
     tid: pidKnown ? view.getUint32(off + pTid!, true) : undefined,
+    contextSockets: pidKnown ? contextSocketsAt(view, off + pCtx!) : undefined,
     seq: view.getUint32(off + pSeq!, true),
     length: view.getUint32(off + pLen!, true),
     head: buf.subarray(off + pHead!, off + pHead! + headLen),

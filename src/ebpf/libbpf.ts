@@ -32,6 +32,7 @@ function bindLibbpf() {
     bpf_program__name: { library: 'libbpf', retType: STR, paramsType: [I64] },
     bpf_program__fd: { library: 'libbpf', retType: I32, paramsType: [I64] },
     bpf_program__set_log_buf: { library: 'libbpf', retType: I32, paramsType: [I64, U8A, I64] },
+    bpf_program__set_autoload: { library: 'libbpf', retType: I32, paramsType: [I64, I32] },
     bpf_program__attach: { library: 'libbpf', retType: I64, paramsType: [I64], errno: true },
     bpf_program__attach_cgroup: { library: 'libbpf', retType: I64, paramsType: [I64, I32], errno: true },
     bpf_link__fd: { library: 'libbpf', retType: I32, paramsType: [I64] },

@@ -2,9 +2,10 @@
 // sock:inet_sock_set_state, cgroup/connect4|6), configures it through .rodata, drains its ring
 // buffer on a timer and delivers decoded records in batches. Everything is attached through BPF
 // links owned by this process, so nothing outlives it, not even after SIGKILL.
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BpfError, errnoName } from './errors.js';
-import { BTF_REMEDY, CGROUP2_REMEDY, PRIVILEGE_REMEDY, btfProblem, cgroup2Root, ensureTracefs, privilegeProblem } from './host.js';
+import { BTF_REMEDY, CGROUP2_REMEDY, PRIVILEGE_REMEDY, TRACEFS, btfProblem, cgroup2Root, ensureTracefs, privilegeProblem } from './host.js';
 import {
   CONN_EVENT, CONSTANTS, PAYLOAD_EVENT, STATS, decodeConnectionEvent, decodePayloadEvent, encodeConfig,
   type CaptureEvent, type ConnectionEvent, type PayloadEvent, type ProbeConfig,
@@ -77,7 +78,14 @@ const PROGRAMS = [
   { name: 'sonde_state', section: 'tracepoint/sock/inet_sock_set_state', cgroup: false },
   { name: 'sonde_conn4', section: 'cgroup/connect4', cgroup: true },
   { name: 'sonde_conn6', section: 'cgroup/connect6', cgroup: true },
-] as const;
+  // Optional: without it (Linux < 6.3) calls are not linked to the request their thread serves.
+  { name: 'sonde_recv', section: 'tracepoint/sock/sock_recv_length', cgroup: false, optional: 'in-process parent links (calls made while serving a request)' },
+] as const satisfies ReadonlyArray<{ name: string; section: string; cgroup: boolean; optional?: string }>;
+
+/** Whether the kernel has the tracepoint a `tracepoint/<group>/<name>` section names. */
+function tracepointExists(section: string): boolean {
+  return existsSync(join(TRACEFS, 'events', section.slice('tracepoint/'.length)));
+}
 
 const LOG_BUF_BYTES = 1 << 20;
 const BPF_NOEXIST = 1;
@@ -171,6 +179,8 @@ export class CaptureProbes {
   /** Ring-buffer records the agent could not decode (should stay 0). */
   malformedRecords = 0;
   readonly programs: AttachedProgram[] = [];
+  /** Optional programs this kernel cannot run, with what is lost without them. */
+  readonly missing: Array<{ name: string; section: string; loses: string }> = [];
   readonly config: ProbeConfig;
   readonly attachCgroup: string;
 
@@ -235,6 +245,11 @@ export class CaptureProbes {
     for (const p of PROGRAMS) {
       const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
       if (!prog) throw new BpfError(`program ${p.name} not found in ${path}`, 'rebuild the object from bpf/: make -C bpf');
+      if ('optional' in p && !tracepointExists(p.section)) {
+        lib.bpf_program__set_autoload([prog, 0]);
+        this.missing.push({ name: p.name, section: p.section, loses: p.optional });
+        continue;
+      }
       const buf = Buffer.alloc(LOG_BUF_BYTES);
       logs.set(p.name, buf);
       lib.bpf_program__set_log_buf([prog, buf, buf.length]);
@@ -277,15 +292,17 @@ export class CaptureProbes {
     const cgroupFd = openSync(this.attachCgroup, 'r');
     try {
       for (const p of PROGRAMS) {
+        if (this.missing.some((m) => m.name === p.name)) continue;
         const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
         const r = p.cgroup ? lib.bpf_program__attach_cgroup([prog, cgroupFd]) : lib.bpf_program__attach([prog]);
         if (!r.value) {
-          const where = p.cgroup ? `cgroup ${this.attachCgroup}` : 'tracepoint sock/inet_sock_set_state';
+          const tracepoint = p.section.slice('tracepoint/'.length);
+          const where = p.cgroup ? `cgroup ${this.attachCgroup}` : `tracepoint ${tracepoint}`;
           const remedy = r.errnoCode === 1 || r.errnoCode === 13
             ? PRIVILEGE_REMEDY
             : p.cgroup
               ? 'check that the path is a cgroup v2 directory and that the kernel supports BPF links for cgroups (Linux ≥ 5.7)'
-              : 'check that tracefs is mounted at /sys/kernel/tracing and the kernel has the sock:inet_sock_set_state tracepoint (Linux ≥ 4.16)';
+              : `check that tracefs is mounted at /sys/kernel/tracing and the kernel has the ${tracepoint.replace('/', ':')} tracepoint (inet_sock_set_state: Linux ≥ 4.16; sock_recv_length: Linux ≥ 6.3)`;
           throw new BpfError(`attaching ${p.name} (${p.section}) to ${where} failed: ${r.errnoMessage} (errno ${r.errnoCode})`, remedy, { errno: r.errnoCode });
         }
         this.links.push(r.value);

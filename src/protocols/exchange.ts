@@ -33,8 +33,26 @@ export interface ExchangeResponse {
   grpcMessage?: string;
 }
 
+/**
+ * A request whose head was parsed, told before its Exchange completes: trace context is decided
+ * when a request starts, so a caller's is known before the calls it makes (telemetry/).
+ */
+export interface RequestStart {
+  /** The request's place on its connection (HTTP/1.x: 1, 2, … in order; HTTP/2: the stream id); its Exchange carries the same. */
+  sequence: number;
+  /** The request headers of interest (traceparent, tracestate, …), as in ExchangeRequest. */
+  headers: HeaderList;
+  /** Capture timestamp of the request's first byte. */
+  startNs: bigint;
+}
+
+/** What takeStarts() returns when no request started (shared: most pushes start none). */
+export const NO_STARTS: readonly RequestStart[] = Object.freeze([]);
+
 export interface Exchange {
   protocol: 'http1' | 'http2' | 'grpc';
+  /** The request's place on its connection, as told by its RequestStart. */
+  sequence?: number;
   request: ExchangeRequest;
   /** Absent when the connection closed or reset before a response. */
   response?: ExchangeResponse;
@@ -42,6 +60,33 @@ export interface Exchange {
   messages?: { sent: number; received: number };
   /** Set when the exchange ended abnormally: 'reset', 'closed', 'cancelled', 'truncated'. */
   error?: string;
+}
+
+/** One request across layers: its connection (ExchangeOrigin.connectionId) and its sequence there. */
+export interface RequestRef {
+  connectionId: number;
+  sequence: number;
+}
+
+/** The request a process was serving when it made a call (the call's in-process parent). */
+export interface InProcessParent extends RequestRef {
+  /**
+   * False when the calling thread serves one request at a time (thread per request: the request it
+   * read last is the one it serves). True when a process's main thread made the call: event loops
+   * (Node.js, nginx, asyncio) serve many requests on one thread, so the request read last is the
+   * one served only when the call is made before the next read — an inference.
+   */
+  inferred: boolean;
+}
+
+/** A request that started (its head was parsed), where, and what links it to other requests on this host (told by the capture layer). */
+export interface StartedRequest {
+  start: RequestStart;
+  origin: ExchangeOrigin;
+  /** Client requests: the request the process was serving when it sent this one. */
+  parent?: InProcessParent;
+  /** Server requests: the client request on the other end of this connection, when that end is on this host too. */
+  peer?: RequestRef;
 }
 
 /**
@@ -53,6 +98,8 @@ export interface ExchangeOrigin {
   role: Exclude<ConnectionRole, 'unknown'>;
   /** 0 when the owning process could not be determined. */
   pid: number;
+  /** Identifies the connection while the capture layer tracks it (RequestRef.connectionId). */
+  connectionId?: number;
   localAddress: string;
   localPort: number;
   remoteAddress: string;

@@ -1,7 +1,8 @@
-// The façade the `ebpf` receiver calls: record() every Exchange with its origin, then periodically
-// drainSpans() and collectMetrics() to hand pdata to the pipelines.
+// The façade the `ebpf` receiver calls: startRequests() as requests start, record() every Exchange
+// with its origin as it ends, then periodically drainSpans() and collectMetrics() to hand pdata to
+// the pipelines. Trace context is decided at the start (trace-linker.ts).
 import type { Metrics, Resource, Span, Traces } from '../collector/pdata/model.js';
-import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
+import type { Exchange, ExchangeOrigin, StartedRequest } from '../protocols/exchange.js';
 import { MonotonicClock } from './clock.js';
 import { resolveTelemetryConfig, type TelemetryConfig } from './config.js';
 import { describeGrpc, describeHttp, otlpExportSignal, type OtlpSignal } from './exchange-facts.js';
@@ -9,17 +10,19 @@ import { RedMetrics } from './red-metrics.js';
 import { RouteResolver } from './routes.js';
 import { sondeScope } from './scope.js';
 import { ServiceIdentityResolver, type ServiceIdentitySource } from './service-identity.js';
-import { linkSpans, type PendingSpan } from './span-linker.js';
 import { SpanFactory, type SpanIds } from './spans.js';
+import { TraceLinker, type TraceJoin, type TraceLinkerStats } from './trace-linker.js';
 
 export interface ExchangeTelemetryDeps {
   /** Default: a ServiceIdentityResolver reading /proc. */
   identity?: ServiceIdentitySource;
   /** Default: a MonotonicClock calibrated now. */
   clock?: MonotonicClock;
+  /** Told when an SDK's trace turns out to continue a captured one (its spans must be re-identified where they enter the pipeline). */
+  onTraceJoin?: (join: TraceJoin) => void;
 }
 
-export interface ExchangeTelemetryStats {
+export interface ExchangeTelemetryStats extends TraceLinkerStats {
   /** Exchanges passed to record(). */
   exchanges: number;
   /** Dropped because their path matched routes.ignored_patterns. */
@@ -30,10 +33,6 @@ export interface ExchangeTelemetryStats {
   spansDropped: number;
   /** Requests with a traceparent header that was invalid and therefore ignored. */
   invalidTraceparents: number;
-  /** Proxy client spans re-identified because they forwarded the caller's traceparent (span-linker.ts). */
-  forwardedTraceparents: number;
-  /** Server spans re-parented to the client span at the other end of a same-host connection. */
-  linkedByConnection: number;
   /** Records that went to an `otel.metric.overflow` series. */
   metricOverflowRecords: number;
   /**
@@ -43,6 +42,8 @@ export interface ExchangeTelemetryStats {
   otelInstrumented: number;
   /** Exchanges left out of the RED metrics (their span kept, if any) because their process exports metrics over OTLP itself. */
   otelInstrumentedMetrics: number;
+  /** Processes seen making their own trace context for calls they made while serving a request (an SDK): their spans are left to it. */
+  selfTracedProcesses: number;
   /** Exchanges that could not be processed at all (see lastError). */
   failed: number;
   lastError: string | undefined;
@@ -53,7 +54,10 @@ const MAX_OTEL_INSTRUMENTED = 4096;
 /** exportedSignals()'s answer for an exchange that is itself an OTLP export. */
 const EXPORT_CALL = 'export-call';
 
-interface PendingSpans { resource: Resource; entries: PendingSpan[] }
+interface PendingSpans { resource: Resource; spans: Span[] }
+
+/** Requests started and not yet ended whose trace context is held (more: the oldest are forgotten). */
+const MAX_STARTED_REQUESTS = 65_536;
 
 export class ExchangeTelemetry {
   readonly config: TelemetryConfig;
@@ -62,9 +66,10 @@ export class ExchangeTelemetry {
   private readonly routes: RouteResolver;
   private readonly spanFactory: SpanFactory;
   private readonly metrics: RedMetrics;
+  private readonly linker: TraceLinker;
   private pending = new Map<string, PendingSpans>();
   private pendingCount = 0;
-  private readonly counters = { exchanges: 0, ignored: 0, unsampled: 0, spansDropped: 0, forwardedTraceparents: 0, linkedByConnection: 0, otelInstrumented: 0, otelInstrumentedMetrics: 0, failed: 0 };
+  private readonly counters = { exchanges: 0, ignored: 0, unsampled: 0, spansDropped: 0, otelInstrumented: 0, otelInstrumentedMetrics: 0, selfTracedProcesses: 0, failed: 0 };
   /** Identity key (pid + start time) → the signals that process was seen exporting over OTLP; oldest forgotten first. */
   private readonly otlpExporters = new Map<string, Set<OtlpSignal>>();
   private lastError: string | undefined;
@@ -76,11 +81,29 @@ export class ExchangeTelemetry {
     this.identity = deps.identity ?? new ServiceIdentityResolver();
     this.routes = new RouteResolver(this.config.routes);
     this.spanFactory = new SpanFactory(this.clock, { parentBasedSampling: this.config.parent_based_sampling });
+    this.linker = new TraceLinker(this.spanFactory, MAX_STARTED_REQUESTS, deps.onTraceJoin);
     this.metrics = new RedMetrics(this.clock.nowUnixNs(), {
       durationBucketsSeconds: this.config.buckets.duration_seconds,
       bodySizeBucketsBytes: this.config.buckets.body_size_bytes,
       maxSeriesPerMetric: this.config.max_series_per_metric,
     });
+  }
+
+  /** Decides the trace context of requests that started (before their exchanges are recorded). Never throws. */
+  startRequests(started: readonly StartedRequest[]): void {
+    for (const s of started) {
+      try {
+        if (!this.linker.start(s) || !this.config.exclude_otel_instrumented_services) continue;
+        // It traces itself: its spans are its SDK's from now on, as if it had exported them already.
+        const key = this.identity.identify(s.origin.pid).key;
+        if (this.otlpExporters.get(key)?.has('traces')) continue;
+        this.counters.selfTracedProcesses++;
+        this.markExporting(key, 'traces');
+      } catch (err) {
+        this.counters.failed++;
+        this.lastError = `deciding the trace context of a request of pid ${s.origin.pid}: ${(err as Error).message}`;
+      }
+    }
   }
 
   /** Turns one exchange into a span (kept until drainSpans) and metric records. Never throws. */
@@ -96,6 +119,7 @@ export class ExchangeTelemetry {
   }
 
   private recordUnsafe(exchange: Exchange, origin: ExchangeOrigin): void {
+    const decided = this.linker.end(origin.connectionId, exchange.sequence);
     const id = this.identity.identify(origin.pid);
     let spans = this.config.traces;
     let metrics = this.config.metrics;
@@ -125,15 +149,17 @@ export class ExchangeTelemetry {
       if (!spans) return;
       build = (ids) => this.spanFactory.httpSpan(exchange, origin, facts, resolved.route, ids);
     }
-    const ids = this.spanFactory.spanIds(exchange, origin);
+    const ids = decided ?? this.spanFactory.spanIds(exchange.request.headers, origin.role);
     if (!ids.sampled) { this.counters.unsampled++; return; }
     if (this.pendingCount >= this.config.max_pending_spans) { this.counters.spansDropped++; return; }
     let group = this.pending.get(id.key);
     if (!group) {
-      group = { resource: id.resource, entries: [] };
+      group = { resource: id.resource, spans: [] };
       this.pending.set(id.key, group);
     }
-    group.entries.push({ span: build(ids), origin, propagated: ids.propagated });
+    const span = build(ids);
+    if (decided?.inferred) span.attributes['sonde.parent.inferred'] = true;
+    group.spans.push(span);
     this.pendingCount++;
   }
 
@@ -144,15 +170,18 @@ export class ExchangeTelemetry {
   private exportedSignals(key: string, exchange: Exchange, origin: ExchangeOrigin): ReadonlySet<OtlpSignal> | typeof EXPORT_CALL | undefined {
     const signal = otlpExportSignal(exchange);
     if (signal === undefined) return this.otlpExporters.get(key);
-    if (origin.role === 'client') {
-      const signals = this.otlpExporters.get(key);
-      if (signals) signals.add(signal);
-      else {
-        this.otlpExporters.set(key, new Set([signal]));
-        if (this.otlpExporters.size > MAX_OTEL_INSTRUMENTED) this.otlpExporters.delete(this.otlpExporters.keys().next().value!);
-      }
-    }
+    if (origin.role === 'client') this.markExporting(key, signal);
     return EXPORT_CALL;
+  }
+
+  private markExporting(key: string, signal: OtlpSignal): void {
+    const signals = this.otlpExporters.get(key);
+    if (signals) {
+      signals.add(signal);
+      return;
+    }
+    this.otlpExporters.set(key, new Set([signal]));
+    if (this.otlpExporters.size > MAX_OTEL_INSTRUMENTED) this.otlpExporters.delete(this.otlpExporters.keys().next().value!);
   }
 
   /** The signals `pid` was seen exporting over OTLP (those Sonde no longer reports for it, by default), sorted. */
@@ -160,24 +189,16 @@ export class ExchangeTelemetry {
     return [...this.otlpExporters.get(this.identity.identify(pid).key) ?? []].sort();
   }
 
-  /**
-   * Takes every span recorded since the last drain, grouped by resource (service identity), after
-   * linking the two ends of calls seen within this batch (span-linker.ts).
-   */
+  /** Takes every span recorded since the last drain, grouped by resource (service identity). */
   drainSpans(): Traces {
     this.clock.maybeRecalibrate();
     const groups = [...this.pending.values()];
     this.pending = new Map();
     this.pendingCount = 0;
-    const all: PendingSpan[] = [];
-    for (const g of groups) for (const e of g.entries) all.push(e);
-    const linked = linkSpans(all, () => this.spanFactory.newSpanId());
-    this.counters.forwardedTraceparents += linked.forwarded;
-    this.counters.linkedByConnection += linked.linked;
     return {
-      resourceSpans: groups.map(({ resource, entries }) => ({
+      resourceSpans: groups.map(({ resource, spans }) => ({
         resource,
-        scopeSpans: [{ scope: sondeScope(), spans: entries.map((e) => e.span), schemaUrl: '' }],
+        scopeSpans: [{ scope: sondeScope(), spans, schemaUrl: '' }],
         schemaUrl: '',
       })),
     };
@@ -192,6 +213,7 @@ export class ExchangeTelemetry {
   get stats(): ExchangeTelemetryStats {
     return {
       ...this.counters,
+      ...this.linker.stats,
       invalidTraceparents: this.spanFactory.invalidTraceparents,
       metricOverflowRecords: this.metrics.overflowRecords,
       lastError: this.lastError,

@@ -1,7 +1,7 @@
 // Exchange → SERVER/CLIENT span with OpenTelemetry semantic-convention attributes, joining the
 // caller's trace through `traceparent`.
 import { type Attributes, type Span, SpanKind } from '../collector/pdata/model.js';
-import type { Exchange, ExchangeOrigin } from '../protocols/exchange.js';
+import type { Exchange, ExchangeOrigin, HeaderList } from '../protocols/exchange.js';
 import type { MonotonicClock } from './clock.js';
 import { headerValue, type GrpcFacts, type HttpFacts } from './exchange-facts.js';
 import { extractTraceContext, IdGenerator, TRACE_FLAG_SAMPLED } from './trace-context.js';
@@ -46,16 +46,16 @@ export class SpanFactory {
    * trace id and span id come from the header (the downstream server span then becomes its child);
    * its parent is unknown. Without a valid traceparent: a new trace.
    */
-  spanIds(exchange: Exchange, origin: ExchangeOrigin): SpanIds {
-    const ctx = extractTraceContext(exchange.request.headers);
+  spanIds(headers: HeaderList, role: ExchangeOrigin['role']): SpanIds {
+    const ctx = extractTraceContext(headers);
     if (!ctx) {
-      if (headerValue(exchange.request.headers, 'traceparent') !== undefined) this.invalidTraceparents++;
+      if (headerValue(headers, 'traceparent') !== undefined) this.invalidTraceparents++;
       return { traceId: this.ids.traceId(), spanId: this.ids.spanId(), parentSpanId: '', traceState: '',
         flags: TRACE_FLAG_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE, sampled: true, propagated: false };
     }
     const sampled = ctx.sampled || !this.options.parentBasedSampling;
     const traceFlags = ctx.flags & 0xff;
-    if (origin.role === 'server') {
+    if (role === 'server') {
       return { traceId: ctx.traceId, spanId: this.ids.spanId(), parentSpanId: ctx.spanId, traceState: ctx.traceState,
         flags: traceFlags | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE, sampled, propagated: true };
     }
@@ -63,9 +63,14 @@ export class SpanFactory {
       flags: traceFlags, sampled, propagated: true };
   }
 
-  /** A new random span id (for spans re-identified after the fact, see span-linker.ts). */
+  /** A new random span id (for the spans trace-linker.ts puts into a caller's trace). */
   newSpanId(): string {
     return this.ids.spanId();
+  }
+
+  /** A new random trace id. */
+  newTraceId(): string {
+    return this.ids.traceId();
   }
 
   /** Builds the span with ids from spanIds() (the caller skips unsampled ones). */

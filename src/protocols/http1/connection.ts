@@ -3,7 +3,7 @@
 // responses, stops at 101 Switching Protocols and CONNECT tunnels, and gives up on connections
 // that do not carry HTTP/1.x so the caller can stop feeding them.
 
-import type { Exchange, ExchangeRequest, ExchangeResponse } from '../exchange.js';
+import { NO_STARTS, type Exchange, type ExchangeRequest, type ExchangeResponse, type RequestStart } from '../exchange.js';
 import type { CapturedSegment, ConnectionRole, Direction } from '../segment.js';
 import { DEFAULT_HEADERS_OF_INTEREST, HeaderSelector } from './head.js';
 import {
@@ -54,6 +54,8 @@ export class Http1Connection implements Http1MessageSink {
   /** A response that ended before its request's body did (an early answer): emitted when the request ends. */
   private awaitingRequest: { req: Http1Message; res: Http1Message } | undefined;
   private out: Exchange[] = [];
+  private started: RequestStart[] = [];
+  private requestsSeen = 0;
   private upgrade: { direction: Direction; offset: number } | undefined;
   private readonly maxPendingRequests: number;
   private readonly maxNonHttpBytes: number;
@@ -111,6 +113,14 @@ export class Http1Connection implements Http1MessageSink {
     return this.drain();
   }
 
+  /** The requests whose heads were parsed since the last call, in order (each before its Exchange is returned by push/close). */
+  takeStarts(): readonly RequestStart[] {
+    if (this.started.length === 0) return NO_STARTS;
+    const s = this.started;
+    this.started = [];
+    return s;
+  }
+
   /** The connection closed: close-delimited responses end, requests without a response become exchanges with error 'closed'. */
   close(): Exchange[] {
     if (this.stateValue !== 'detecting' && this.stateValue !== 'http') {
@@ -144,7 +154,9 @@ export class Http1Connection implements Http1MessageSink {
         this.pending.shift();
         this.stats.droppedRequests++;
       }
+      msg.sequence = ++this.requestsSeen;
       this.pending.push(msg);
+      this.started.push({ sequence: msg.sequence, headers: msg.head.headers, startNs: msg.startNs });
       return BodyDecision.FromHeaders;
     }
     const status = msg.head.status;
@@ -212,7 +224,7 @@ export class Http1Connection implements Http1MessageSink {
     if (res !== undefined) {
       response = { status: res.head.status, headers: res.head.headers, bodySize: res.bodySize, startNs: res.startNs, endNs: res.endNs };
     }
-    const exchange: Exchange = { protocol: 'http1', request };
+    const exchange: Exchange = { protocol: 'http1', sequence: req.sequence, request };
     if (response !== undefined) exchange.response = response;
     if (error !== undefined) exchange.error = error;
     this.stats.exchanges++;

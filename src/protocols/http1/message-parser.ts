@@ -30,6 +30,8 @@ export type BodyDecision = (typeof BodyDecision)[keyof typeof BodyDecision];
 /** One message as it is being parsed; updated in place until it ends. */
 export interface Http1Message {
   head: Http1Head;
+  /** Requests: 1, 2, … in the order their heads were parsed on the connection (0 for responses). */
+  sequence: number;
   /** Timestamp of the segment holding the message's first byte. */
   startNs: bigint;
   /** Timestamp of the segment holding the last byte seen so far (the last byte once ended). */
@@ -446,7 +448,7 @@ export class Http1MessageParser {
     this.stats.messages++;
     this.stats.malformed += head.invalidHeaderLines;
     this.skippedSinceMessage = 0;
-    const msg: Http1Message = { head, startNs: this.msgStartNs, endNs: ts, headEndOffset: endOffset, bodySize: 0, ended: false, estimated: false, truncated: false };
+    const msg: Http1Message = { head, sequence: 0, startNs: this.msgStartNs, endNs: ts, headEndOffset: endOffset, bodySize: 0, ended: false, estimated: false, truncated: false };
     this.msg = msg;
     const decision = this.sink.onHead(this, msg);
     if (decision === BodyDecision.Stop) {

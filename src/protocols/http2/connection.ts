@@ -4,7 +4,7 @@
 
 import type { ConnectionRole, Direction, CapturedSegment } from '../segment.js';
 import { concatBytes, readUint32 } from '../bytes.js';
-import type { Exchange, HeaderList } from '../exchange.js';
+import { NO_STARTS, type Exchange, type HeaderList, type RequestStart } from '../exchange.js';
 import { HpackDecoder } from '../hpack/decoder.js';
 import {
   ERROR_CANCEL, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM, FLAG_PADDED, FLAG_PRIORITY, FrameType,
@@ -176,6 +176,7 @@ export class Http2Connection {
   private readonly maxStreams: number;
   private readonly maxHeaderBlockBytes: number;
   private readonly out: Exchange[] = [];
+  private readonly started: RequestStart[] = [];
   private counters = {
     headerBlocks: 0, headerBlocksLost: 0, streamsOpened: 0, streamsEvicted: 0, orphanHeaders: 0,
     undecodableStreams: 0, exchanges: 0, protocolErrors: 0, overlapBytes: 0, grpcInferred: 0,
@@ -415,6 +416,7 @@ export class Http2Connection {
       if (!s.requestSeen) {
         this.applyRequestHeaders(s, fields);
         s.requestHeadersIncomplete = incomplete;
+        this.started.push({ sequence: s.id, headers: s.requestHeaders, startNs: s.startNs });
       }
       if (block.endStream) this.endStreamSide(s, true, endNs);
       return;
@@ -506,6 +508,7 @@ export class Http2Connection {
     }
     const exchange: Exchange = {
       protocol: s.grpc ? 'grpc' : 'http2',
+      sequence: s.id,
       request: {
         method: s.method, target: s.target, version: '2', headers: s.requestHeaders, bodySize: s.requestBody,
         startNs: s.startNs, endNs: s.requestEnded ? s.requestEndNs : endNs,
@@ -520,6 +523,11 @@ export class Http2Connection {
     if (error) exchange.error = error;
     this.counters.exchanges++;
     this.out.push(exchange);
+  }
+
+  /** The requests whose header blocks were decoded since the last call, in order (each before its Exchange is returned). */
+  takeStarts(): readonly RequestStart[] {
+    return this.started.length === 0 ? NO_STARTS : this.started.splice(0);
   }
 
   /** Hands the completed exchanges to the caller (and forgets them). */

@@ -63,6 +63,22 @@ const SPECS: Spec[] = [
     values: (s) => (s.capture ? [[{ protocol: 'http1' }, s.capture.parseErrors.http1], [{ protocol: 'http2' }, s.capture.parseErrors.http2]] : []),
   },
   { name: 'sonde_ebpf_http2_undecodable_streams_total', help: 'HTTP/2 streams not reported because their headers were not captured or could not be decoded.', type: 'counter', labels: [], values: (s) => [[{}, s.capture?.undecodableStreams ?? 0]] },
+  {
+    name: 'sonde_ebpf_in_process_parents_total',
+    help: 'Client requests by how the request their process was serving was found (exact: thread per request; inferred: event loop) or why it was not (no_context: no thread reads known for the send, e.g. HTTP/2 or a send from softirq; not_serving: the thread\'s recent reads lead to no request being served). Unlinked calls keep their own trace and their per-connection links.',
+    type: 'counter', labels: ['result'],
+    values: (s) => (s.capture ? Object.entries({ exact: s.capture.parents.exact, inferred: s.capture.parents.inferred, no_context: s.capture.parents.noContext, not_serving: s.capture.parents.notServing }).map(([result, n]) => [{ result }, n]) : []),
+  },
+  {
+    name: 'sonde_ebpf_trace_links_total',
+    help: 'Spans put into their caller\'s trace, by link (in_process, in_process_inferred, same_host_connection, forwarded_traceparent: a proxy\'s call, sdk_trace_join: an SDK trace joined to the captured one).',
+    type: 'counter', labels: ['link'],
+    values: (s) => (s.telemetry
+      ? [[{ link: 'in_process' }, s.telemetry.linkedInProcess], [{ link: 'in_process_inferred' }, s.telemetry.linkedInProcessInferred],
+        [{ link: 'same_host_connection' }, s.telemetry.linkedByConnection], [{ link: 'forwarded_traceparent' }, s.telemetry.forwardedTraceparents],
+        [{ link: 'sdk_trace_join' }, s.telemetry.traceJoins]]
+      : []),
+  },
   { name: 'sonde_ebpf_connections_tracked', help: 'Connections the receiver currently holds parser state for.', type: 'gauge', labels: [], values: (s) => [[{}, s.connectionsTracked]] },
   {
     name: 'sonde_ebpf_telemetry_dropped_total', help: 'Exchanges not reported as spans, by reason (ignored route, unsampled parent, spans over max_pending_spans, OTLP export or process exporting its own traces, failure).', type: 'counter', labels: ['reason'],

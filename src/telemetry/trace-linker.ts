@@ -1,0 +1,145 @@
+// Decides each captured span's trace context when its request *starts*, caller before callee, so
+// that every hop of a request on this host lands in one trace with the right parents:
+//
+// - SERVER request: a valid incoming `traceparent` gives the trace and the parent. Without one, a
+//   peer on this host (the client request on the other end of the connection, told by the capture
+//   layer) gives them. Otherwise the span starts a new trace.
+// - CLIENT request: its in-process parent (the request the process was serving when it sent this
+//   one, told by the capture layer) gives the trace and the parent, and the span gets a new id.
+//   With a `traceparent` in the request:
+//   - the same span id the parent received: the process forwards its caller's header without
+//     tracing (a proxy such as nginx): the parent still gives the context, and the span a new id;
+//   - another one, while the process serves a request: the process traces itself (an SDK made the
+//     header). Its captured spans are left to its SDK (they would be duplicates), and when the
+//     SDK started a new trace (the caller sent no header) that trace is joined to the caller's
+//     (TraceJoin: the SDK's spans are re-identified where they enter the pipeline);
+//   - without a parent: the header is the client span's own context (the downstream server span
+//     is then its child).
+//
+// Requests start in capture order, and a caller's request starts before the calls it makes, so
+// the parent's context is always decided first; nothing waits for a batch. Contexts are held
+// from the start to the end of their exchange, bounded.
+import type { HeaderList, InProcessParent, RequestRef, StartedRequest } from '../protocols/exchange.js';
+import { SPAN_FLAGS_HAS_IS_REMOTE, SPAN_FLAGS_IS_REMOTE, type SpanFactory, type SpanIds } from './spans.js';
+
+/** A span's context as decided at its request's start. */
+export interface DecidedContext extends SpanIds {
+  /** The in-process parent was inferred (event loop), not known (see InProcessParent.inferred). */
+  inferred: boolean;
+  /** SERVER spans: the span id of the incoming traceparent ('' without one): a call forwarding it is a proxy's. */
+  incomingSpanId: string;
+}
+
+/** An SDK's trace that continues a captured one: its spans belong in `traceId`, its root under `parentSpanId`. */
+export interface TraceJoin {
+  sdkTraceId: string;
+  traceId: string;
+  /** The captured span the SDK's root span is a child of ('' when the captured request had no parent). */
+  parentSpanId: string;
+}
+
+export interface TraceLinkerStats {
+  /** Client spans of processes that forward their caller's traceparent (proxies), given a new id under the proxy's server span. */
+  forwardedTraceparents: number;
+  /** Server spans whose parent is the client span at the other end of a same-host connection. */
+  linkedByConnection: number;
+  /** Client spans whose parent is the request their process was serving, known exactly (thread per request). */
+  linkedInProcess: number;
+  /** The same, inferred (event loops). */
+  linkedInProcessInferred: number;
+  /** SDK traces joined to the captured trace of the request their process was serving. */
+  traceJoins: number;
+}
+
+const MAX_JOINS = 16_384;
+
+const keyOf = (r: RequestRef) => `${r.connectionId}:${r.sequence}`;
+
+export class TraceLinker {
+  private readonly contexts = new Map<string, DecidedContext>();
+  private readonly joins = new Map<string, TraceJoin>();
+  readonly stats: TraceLinkerStats = { forwardedTraceparents: 0, linkedByConnection: 0, linkedInProcess: 0, linkedInProcessInferred: 0, traceJoins: 0 };
+
+  /** `maxContexts`: requests started and not yet ended that are held (the oldest is forgotten first). */
+  constructor(private readonly spans: SpanFactory, private readonly maxContexts: number, private readonly onJoin: (join: TraceJoin) => void = () => {}) {}
+
+  /**
+   * Decides the context of a request that started. Returns true when it shows that the process
+   * traces itself (an SDK): its captured spans should then be left out.
+   */
+  start(s: StartedRequest): boolean {
+    if (s.origin.connectionId === undefined) return false;
+    const headers = s.start.headers;
+    let decided: DecidedContext;
+    let selfTraced = false;
+    if (s.origin.role === 'server') {
+      decided = this.serverContext(headers, s.peer);
+    } else {
+      const parent = s.parent ? this.contexts.get(keyOf(s.parent)) : undefined;
+      const own = this.fromHeaders(headers, 'client');
+      if (!parent || !s.parent) decided = own;
+      else if (!own.propagated) decided = this.childOf(parent, s.parent);
+      else if (parent.incomingSpanId !== '' && parent.incomingSpanId === own.spanId) {
+        this.stats.forwardedTraceparents++;
+        decided = this.childOf(parent, s.parent);
+      } else {
+        selfTraced = true;
+        if (own.traceId !== parent.traceId && !this.joins.has(own.traceId)) this.join({ sdkTraceId: own.traceId, traceId: parent.traceId, parentSpanId: parent.parentSpanId });
+        decided = this.fromHeaders(headers, 'client');
+      }
+    }
+    this.hold(keyOf({ connectionId: s.origin.connectionId, sequence: s.start.sequence }), decided);
+    return selfTraced;
+  }
+
+  /** The context decided for this request at its start (forgotten now: the exchange ended), or undefined when its start was not seen. */
+  end(connectionId: number | undefined, sequence: number | undefined): DecidedContext | undefined {
+    if (connectionId === undefined || sequence === undefined) return undefined;
+    const key = `${connectionId}:${sequence}`;
+    const decided = this.contexts.get(key);
+    if (decided) this.contexts.delete(key);
+    return decided;
+  }
+
+  /** Ids from the request's own traceparent (a new trace without one), with joined SDK traces mapped to the captured trace they continue. */
+  private fromHeaders(headers: HeaderList, role: 'server' | 'client'): DecidedContext {
+    const ids = this.spans.spanIds(headers, role);
+    const join = ids.propagated ? this.joins.get(ids.traceId) : undefined;
+    if (join) ids.traceId = join.traceId;
+    return { ...ids, inferred: false, incomingSpanId: role === 'server' && ids.propagated ? ids.parentSpanId : '' };
+  }
+
+  private serverContext(headers: HeaderList, peer: RequestRef | undefined): DecidedContext {
+    const own = this.fromHeaders(headers, 'server');
+    if (own.propagated || !peer) return own;
+    const client = this.contexts.get(keyOf(peer));
+    if (!client) return own;
+    this.stats.linkedByConnection++;
+    return {
+      ...own, traceId: client.traceId, parentSpanId: client.spanId, traceState: client.traceState, sampled: client.sampled,
+      flags: (client.flags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE,
+    };
+  }
+
+  /** A new span in the parent's trace, under it. */
+  private childOf(parent: DecidedContext, how: InProcessParent): DecidedContext {
+    this.stats[how.inferred ? 'linkedInProcessInferred' : 'linkedInProcess']++;
+    return {
+      traceId: parent.traceId, spanId: this.spans.newSpanId(), parentSpanId: parent.spanId, traceState: parent.traceState,
+      flags: (parent.flags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE, sampled: parent.sampled, propagated: parent.propagated,
+      inferred: how.inferred || parent.inferred, incomingSpanId: '',
+    };
+  }
+
+  private join(j: TraceJoin): void {
+    if (this.joins.size >= MAX_JOINS) this.joins.delete(this.joins.keys().next().value!);
+    this.joins.set(j.sdkTraceId, j);
+    this.stats.traceJoins++;
+    this.onJoin(j);
+  }
+
+  private hold(key: string, decided: DecidedContext): void {
+    if (this.contexts.size >= this.maxContexts) this.contexts.delete(this.contexts.keys().next().value!);
+    this.contexts.set(key, decided);
+  }
+}
