@@ -60,7 +60,7 @@ describe('ExchangeAssembler', () => {
     ]);
     assert.equal(out.length, 1);
     assert.equal(out[0]!.exchange.request.target, '/a');
-    assert.deepEqual(out[0]!.origin, { role: 'server', pid: 4242, localAddress: '127.0.0.1', localPort: SERVER_PORT, remoteAddress: '127.0.0.1', remotePort: 40001, family: 4 });
+    assert.deepEqual(out[0]!.origin, { role: 'server', pid: 4242, connectionId: 1, localAddress: '127.0.0.1', localPort: SERVER_PORT, remoteAddress: '127.0.0.1', remotePort: 40001, family: 4 });
     assert.equal(a.stats.exchanges.http1, 1);
   });
 
@@ -161,5 +161,92 @@ describe('ExchangeAssembler', () => {
     assert.equal(a.connectionsTracked, 2);
     assert.equal(a.stats.evicted, 1);
     assert.deepEqual(evicted.map((x) => [x.exchange.request.target, x.exchange.error]), [['/11', 'closed']]);
+  });
+});
+
+describe('ExchangeAssembler request starts and their links on this host', () => {
+  const PID = 4242;
+  /** A payload record of a connection with explicit endpoints (client connections need their own). */
+  function payload(cookie: bigint, direction: 'ingress' | 'egress', text: string, ends: { local: number; remote: number }, seq: number, tsNs: bigint,
+    sender?: { tid: number; reads?: bigint[] }): PayloadEvent {
+    const head = Buffer.from(text, 'latin1');
+    return {
+      kind: 'payload', direction, tsNs, cookie, sk: cookie, family: 4, localAddr: '127.0.0.1', localPort: ends.local, remoteAddr: '127.0.0.1', remotePort: ends.remote,
+      pid: sender ? PID : undefined, tid: sender?.tid, contextSockets: sender?.reads, seq, length: head.length, head, tail: EMPTY,
+    };
+  }
+  const connect = (cookie: bigint, remotePort: number, tsNs: bigint, ctx?: { tid: number; reads: bigint[] }): ConnectionEvent => ({
+    kind: 'connection', type: 'connect', tsNs, cookie, sk: cookie, family: 4, pid: PID, tid: ctx?.tid ?? PID, comm: 'app', oldState: 'CLOSE', newState: 'SYN_SENT',
+    localAddr: '127.0.0.1', localPort: 0, remoteAddr: '127.0.0.1', remotePort, bytesReceived: 0n, bytesSent: 0n, contextSockets: ctx?.reads,
+  });
+  const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+
+  it('a call sent by the thread that read a request is that request\'s child (exact); a call sent by the main thread is inferred', () => {
+    const [a, server] = acceptedConnection(1n);
+    a.apply([server.data('ingress', GET('/in'))]);
+    const [incoming] = a.takeStarts();
+    assert.equal(incoming!.origin.role, 'server');
+    assert.equal(incoming!.start.sequence, 1);
+    const serverId = incoming!.origin.connectionId!;
+    // Worker thread 4300 read connection 1 last, then sends a call on a pre-existing connection 50.
+    a.apply([payload(50n, 'egress', GET('/call'), { local: 50000, remote: 9000 }, 1, 2_000_000_000n, { tid: 4300, reads: [1n] })]);
+    const [call] = a.takeStarts();
+    assert.equal(call!.origin.role, 'client');
+    assert.deepEqual(call!.parent, { connectionId: serverId, sequence: 1, inferred: false });
+    // The main thread (tid = pid) of an event loop: the same link, marked inferred.
+    a.apply([payload(50n, 'ingress', OK, { local: 50000, remote: 9000 }, 1, 2_100_000_000n),
+      payload(50n, 'egress', GET('/call2'), { local: 50000, remote: 9000 }, 1 + GET('/call').length, 2_200_000_000n, { tid: PID, reads: [1n] })]);
+    assert.deepEqual(a.takeStarts().map((s) => s.parent), [{ connectionId: serverId, sequence: 1, inferred: true }]);
+    assert.deepEqual({ exact: a.stats.parents.exact, inferred: a.stats.parents.inferred }, { exact: 1, inferred: 1 });
+  });
+
+  it('a call after reading an earlier call\'s response has that call\'s parent; no context or no request served is counted', () => {
+    const [a, server] = acceptedConnection(1n);
+    a.apply([server.data('ingress', GET('/in'))]);
+    const serverId = a.takeStarts()[0]!.origin.connectionId!;
+    a.apply([payload(50n, 'egress', GET('/first'), { local: 50000, remote: 9000 }, 1, 2_000_000_000n, { tid: 4300, reads: [1n] }),
+      payload(50n, 'ingress', OK, { local: 50000, remote: 9000 }, 1, 2_100_000_000n)]);
+    // Thread 4300 read the response on connection 50 last, then calls out on connection 60.
+    a.apply([payload(60n, 'egress', GET('/second'), { local: 50001, remote: 9001 }, 1, 2_200_000_000n, { tid: 4300, reads: [50n, 1n] })]);
+    const starts = a.takeStarts();
+    assert.deepEqual(starts.map((s) => [s.start.sequence, s.parent]), [[1, { connectionId: serverId, sequence: 1, inferred: false }], [1, { connectionId: serverId, sequence: 1, inferred: false }]]);
+    // A sender without thread context (softirq) and a thread whose reads lead nowhere.
+    a.apply([payload(70n, 'egress', GET('/x'), { local: 50002, remote: 9002 }, 1, 2_300_000_000n),
+      payload(80n, 'egress', GET('/y'), { local: 50003, remote: 9003 }, 1, 2_400_000_000n, { tid: 4301, reads: [999n] })]);
+    assert.deepEqual(a.takeStarts().map((s) => s.parent), [undefined, undefined]);
+    assert.deepEqual(a.stats.parents, { exact: 2, inferred: 0, noContext: 1, notServing: 1 });
+  });
+
+  it('the first request on a connection opened while serving uses the connecting thread\'s reads, later ones the sender\'s', () => {
+    const [a, server] = acceptedConnection(1n);
+    const other = new Conn(2n);
+    a.apply([...other.accepted(), server.data('ingress', GET('/one')), other.data('ingress', GET('/two'))]);
+    const [one, two] = a.takeStarts().map((s) => s.origin.connectionId!);
+    // An event loop opens connection 90 while serving /one, but sends on it after reading /two.
+    a.apply([connect(90n, 9000, 3_000_000_000n, { tid: PID, reads: [1n] }),
+      payload(90n, 'egress', GET('/call'), { local: 50010, remote: 9000 }, 1, 3_100_000_000n, { tid: PID, reads: [2n, 1n] })]);
+    assert.deepEqual(a.takeStarts()[0]!.parent, { connectionId: one, sequence: 1, inferred: true });
+    a.apply([payload(90n, 'ingress', OK, { local: 50010, remote: 9000 }, 1, 3_200_000_000n),
+      payload(90n, 'egress', GET('/call2'), { local: 50010, remote: 9000 }, 1 + GET('/call').length, 3_300_000_000n, { tid: PID, reads: [2n, 90n] })]);
+    assert.deepEqual(a.takeStarts()[0]!.parent, { connectionId: two, sequence: 1, inferred: true });
+  });
+
+  it('a server request whose client end is on this host names the client request as its peer', () => {
+    const a = assembler();
+    // Client connection 50 (127.0.0.1:50000 → :8080) and the server's accepted socket 51 for it.
+    a.apply([payload(50n, 'egress', GET('/a'), { local: 50000, remote: SERVER_PORT }, 1, 1_000_000_000n, { tid: 77 }),
+      payload(51n, 'ingress', GET('/a'), { local: SERVER_PORT, remote: 50000 }, 1, 1_000_100_000n)]);
+    const [client, server] = a.takeStarts();
+    assert.equal(client!.origin.role, 'client');
+    assert.equal(server!.origin.role, 'server');
+    assert.deepEqual(server!.peer, { connectionId: client!.origin.connectionId, sequence: 1 });
+  });
+
+  it('starts come before the exchange they begin, and carry the same sequence', () => {
+    const [a, server] = acceptedConnection(1n);
+    const done = a.apply([server.data('ingress', GET('/a') + GET('/b')), server.data('egress', OK + OK, PID)]);
+    assert.deepEqual(a.takeStarts().map((s) => s.start.sequence), [1, 2]);
+    assert.deepEqual(done.map((d) => d.exchange.sequence), [1, 2]);
   });
 });

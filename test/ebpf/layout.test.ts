@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CONSTANTS, LAYOUTS, decodeConnectionEvent, decodePayloadEvent, encodeConfig, formatAddress } from '../../src/ebpf/layout.js';
+import { CONN_EVENT, CONSTANTS, LAYOUTS, PAYLOAD_EVENT, decodeConnectionEvent, decodePayloadEvent, encodeConfig, formatAddress } from '../../src/ebpf/layout.js';
 import { repoRoot } from '../../src/ebpf/paths.js';
 import { toolOrSkip } from '../helpers/env.js';
 
@@ -53,7 +53,7 @@ test('the layout table covers every field of every struct in the header', (t) =>
 });
 
 test('records decode at the declared offsets', () => {
-  const buf = new Uint8Array(112 + 8);
+  const buf = new Uint8Array(CONN_EVENT.size + 8);
   const v = new DataView(buf.buffer);
   v.setUint32(0, CONSTANTS.SONDE_REC_CONN, true);
   v.setUint8(4, CONSTANTS.SONDE_CONN_STATE);
@@ -71,12 +71,16 @@ test('records decode at the declared offsets', () => {
   buf.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1], 80);
   v.setBigUint64(96, 10n, true);
   v.setBigUint64(104, 20n, true);
+  v.setBigUint64(112, 0xffff8881_00000040n, true); // ctx_sk[0..1]: the sockets the thread read last
+  v.setBigUint64(120, 0xffff8881_00000080n, true);
   const c = decodeConnectionEvent(buf, v, 0);
+  assert.deepEqual(c.contextSockets, [0xffff8881_00000040n, 0xffff8881_00000080n]);
   assert.deepEqual(
     { type: c.type, family: c.family, old: c.oldState, new: c.newState, ts: c.tsNs, cookie: c.cookie, pid: c.pid, comm: c.comm, l: c.localAddr, lp: c.localPort, r: c.remoteAddr, rp: c.remotePort, rx: c.bytesReceived, tx: c.bytesSent },
     { type: 'state', family: 6, old: 'SYN_SENT', new: 'ESTABLISHED', ts: 123n, cookie: 77n, pid: 4242, comm: 'curl', l: '::1', lp: 5555, r: '127.0.0.1', rp: 80, rx: 10n, tx: 20n });
 
-  const p = new Uint8Array(112 + 64);
+  const H = PAYLOAD_EVENT.fields.head![0];
+  const p = new Uint8Array(H + 64);
   const pv = new DataView(p.buffer);
   pv.setUint32(0, CONSTANTS.SONDE_REC_PAYLOAD, true);
   pv.setUint8(4, CONSTANTS.SONDE_DIR_EGRESS);
@@ -86,7 +90,7 @@ test('records decode at the declared offsets', () => {
   pv.setUint16(52, 16, true);
   pv.setUint16(54, 0, true); // pid unknown
   p.set(Buffer.from('0\r\n\r\n'.padStart(16, 'x')), 88);
-  p.set(Buffer.from('HTTP/'), 112);
+  p.set(Buffer.from('HTTP/'), H);
   const e = decodePayloadEvent(p, pv, 0, p.length);
   assert.equal(e.direction, 'egress');
   assert.equal(e.seq, 0xfffffff0);
@@ -96,22 +100,30 @@ test('records decode at the declared offsets', () => {
   assert.ok(Buffer.from(e.tail).toString().endsWith('0\r\n\r\n'));
   assert.equal(e.framed, false);
   assert.equal(e.extents, undefined);
+  assert.equal(e.contextSockets, undefined, 'no thread context without a known sender');
+  // A request start sent by a known thread carries the sockets that thread read last.
+  pv.setUint16(54, CONSTANTS.SONDE_F_PID_KNOWN, true);
+  pv.setUint32(32, 7, true);
+  pv.setUint32(36, 8, true);
+  pv.setBigUint64(112, 0xffff8881_00000040n, true);
+  assert.deepEqual(decodePayloadEvent(p, pv, 0, p.length).contextSockets, [0xffff8881_00000040n]);
+  pv.setBigUint64(112, 0n, true);
 
   // An HTTP/2 framed record: 5 copied bytes in two extents, the table right after them; no tail.
   pv.setUint16(54, CONSTANTS.SONDE_F_H2_FRAMED, true);
   pv.setUint32(104, 2, true);
-  pv.setUint32(112 + 5, 0, true);
-  pv.setUint32(112 + 9, 2, true);
-  pv.setUint32(112 + 13, 4000, true);
-  pv.setUint32(112 + 17, 3, true);
-  const f = decodePayloadEvent(p, pv, 0, 112 + 5 + 16);
+  pv.setUint32(H + 5, 0, true);
+  pv.setUint32(H + 9, 2, true);
+  pv.setUint32(H + 13, 4000, true);
+  pv.setUint32(H + 17, 3, true);
+  const f = decodePayloadEvent(p, pv, 0, H + 5 + 16);
   assert.equal(f.framed, true);
   assert.deepEqual(f.extents, [{ offset: 0, length: 2 }, { offset: 4000, length: 3 }]);
   assert.equal(f.tail.length, 0);
   assert.equal(Buffer.from(f.head).toString(), 'HTTP/');
   // A table that does not add up to the copied bytes makes the whole range a hole.
-  pv.setUint32(112 + 17, 9, true);
-  assert.deepEqual(decodePayloadEvent(p, pv, 0, 112 + 5 + 16).extents, []);
+  pv.setUint32(H + 17, 9, true);
+  assert.deepEqual(decodePayloadEvent(p, pv, 0, H + 5 + 16).extents, []);
 });
 
 test('config encoding and address formatting', () => {

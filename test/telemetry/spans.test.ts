@@ -12,11 +12,11 @@ const clock = new MonotonicClock();
 const factory = new SpanFactory(clock, { parentBasedSampling: true });
 /** The span the façade would emit, or undefined when parent-based sampling drops it. */
 function http(ex: Exchange, origin: ExchangeOrigin, route: string | undefined, f = factory): Span | undefined {
-  const ids = f.spanIds(ex, origin);
+  const ids = f.spanIds(ex.request.headers, origin.role);
   return ids.sampled ? f.httpSpan(ex, origin, describeHttp(ex, origin), route, ids) : undefined;
 }
 function grpc(ex: Exchange, origin: ExchangeOrigin): Span | undefined {
-  const ids = factory.spanIds(ex, origin);
+  const ids = factory.spanIds(ex.request.headers, origin.role);
   return ids.sampled ? factory.grpcSpan(ex, origin, describeGrpc(ex, origin), ids) : undefined;
 }
 
