@@ -1,6 +1,8 @@
 // Kernel time of the capture probes per HTTP request, from the kernel's own BPF run-time accounting
-// (kernel.bpf_stats_enabled=1; run_time_ns/run_cnt of this process's sonde_skb_in/sonde_skb_eg as
-// the kernel reports them, listLoadedPrograms) while wrk drives bench/fixtures/http-server.cjs GET /trivial.
+// (kernel.bpf_stats_enabled=1; run_time_ns/run_cnt of every program this process loaded, as the
+// kernel reports them, listLoadedPrograms) while wrk drives bench/fixtures/http-server.cjs GET /trivial.
+// The socket-read tracepoint (sonde_recv) runs for every TCP read on the host, so its time here also
+// covers wrk's reads: both ends of each request, as for the cgroup_skb programs.
 // Needs root and wrk. Leaves kernel.bpf_stats_enabled as it found it.
 //   node dist/bench/kernel-cost.js [--object bpf/capture.bpf.o] [--capture 512] [--http2 true]
 //        [--payload true] [--seconds 3] [--header 'Name: value' ...] [--rounds 3]
@@ -36,7 +38,7 @@ async function round() {
     try {
       let records = 0;
       probes.onPayloadEvents((ev) => (records += ev.length));
-      const ids = new Set(probes.programs.filter((p) => p.name.startsWith('sonde_skb')).map((p) => p.id));
+      const ids = new Set(probes.programs.map((p) => p.id));
       const ours = () => listLoadedPrograms().filter((p) => ids.has(p.id));
       const start = ours();
       const wrk = spawn('wrk', ['-t1', '-c50', `-d${values.seconds}s`, ...values.header.flatMap((h) => ['-H', h]), `http://127.0.0.1:${port}/trivial`]);
@@ -54,7 +56,7 @@ async function round() {
         const dt = Number(e.runTimeNs - (s?.runTimeNs ?? 0n));
         const dc = Number(e.runCount - (s?.runCount ?? 0n));
         ns += dt;
-        row[`${e.name} ns/packet`] = Math.round(dt / Math.max(dc, 1));
+        if (dc > 0) row[`${e.name} ns/run`] = Math.round(dt / dc);
       }
       row['ns/request'] = Math.round(ns / requests);
       row['records/request'] = Number((records / requests).toFixed(2));

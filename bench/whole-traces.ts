@@ -34,7 +34,7 @@ import { ebpfServiceYaml } from '../test/helpers/ebpf-service-yaml.js';
 import { ChildProcesses, type TrackedChild } from './overhead/children.js';
 import { type AppSpec, ChainTools, freePort, type LoadSummary } from './support/chain.js';
 import { type ReceivedSpan, SpanSink } from './support/span-sink.js';
-import { type CheckSpan, checkTraces, commonProblems, type Hop, requestIdOf, type TraceCheckResult } from './support/trace-check.js';
+import { type CheckSpan, checkTraces, commonProblems, type Hop, kindName, requestIdOf, type RequestVerdict, type TraceCheckResult } from './support/trace-check.js';
 
 const USAGE = 'usage: node dist/bench/whole-traces.js [--requests N] [--only SUBSTRING] [--json]';
 const WARMUP_REQUESTS = 5;
@@ -47,6 +47,7 @@ const FLUSH_INTERVAL = '200ms';
 const SETTLE_IDLE_MS = 3000;
 const SETTLE_MAX_MS = 30_000;
 const WARMUP_TIMEOUT_MS = 20_000;
+const EXAMPLES = 3;
 const AGENT_READY_TIMEOUT_MS = 30_000;
 /** What the Service logs once every component started. */
 const AGENT_READY_LINE = 'Everything is ready';
@@ -89,6 +90,8 @@ interface Row {
   spansReceived?: number;
   undecodableExports?: number;
   commonProblems?: ReturnType<typeof commonProblems>;
+  /** The first few requests that did not come out whole, with what was wrong (--json only). */
+  examples?: RequestVerdict[];
   notes: string[];
 }
 
@@ -169,7 +172,7 @@ class WholeTracesBench {
   private hopsNotSeen(hops: Hop[]): Hop[] {
     const seen = new Set(this.sink.spans().map(toCheckSpan)
       .filter((s) => requestIdOf(s.path)?.startsWith(WARMUP_PREFIX))
-      .map((s) => `${s.service} ${s.kind === 2 ? 'SERVER' : s.kind === 3 ? 'CLIENT' : s.kind}`));
+      .map((s) => `${s.service} ${kindName(s.kind)}`));
     return hops.filter((h) => !seen.has(`${h.service} ${h.kind}`));
   }
 
@@ -207,7 +210,7 @@ class WholeTracesBench {
       const received = this.sink.spans();
       const ids = Array.from({ length: this.requests }, (_, i) => String(i));
       const { verdicts, ...check } = checkTraces(received.map(toCheckSpan), hops, ids);
-      return { ...row, check, spansReceived: received.length, undecodableExports: this.sink.undecodable, commonProblems: commonProblems({ ...check, verdicts }) };
+      return { ...row, check, spansReceived: received.length, undecodableExports: this.sink.undecodable, commonProblems: commonProblems({ ...check, verdicts }), examples: verdicts.filter((v) => !v.whole).slice(0, EXAMPLES) };
     } catch (err) {
       return { ...row, notRun: (err as Error).message.split('\n')[0]! };
     } finally {

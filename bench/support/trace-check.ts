@@ -101,7 +101,8 @@ const REQUEST_PATH = /^\/r\/([^/?#]+)$/;
 
 const validId = (id: string, re: RegExp) => re.test(id) && !ALL_ZERO.test(id);
 
-function kindName(kind: CheckSpan['kind']): string {
+/** A span kind as a name (`SERVER`), whether given as a name or as the OTLP number. */
+export function kindName(kind: CheckSpan['kind']): string {
   if (typeof kind === 'string') return kind;
   return KIND_NAMES[kind] ?? `KIND_${kind}`;
 }

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConsumeContext, Consumer } from './consumer.js';
+import type { TraceJoins } from './internal/trace-joins.js';
 import type { Signal, SignalData } from './pdata/model.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'connector' | 'extension';
@@ -17,6 +18,8 @@ export interface Host {
   selfMetrics: Registry;
   /** Looks up a started extension by id (e.g. `file_storage/x`), or undefined. */
   getExtension(id: string): unknown;
+  /** SDK traces that continue captured ones: the `ebpf` receiver adds them, receivers of SDK spans apply them. */
+  traceJoins: TraceJoins;
 }
 
 export interface Lifecycle {

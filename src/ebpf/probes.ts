@@ -244,8 +244,9 @@ export class CaptureProbes {
     const logs = new Map<string, Buffer>();
     for (const p of PROGRAMS) {
       const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
-      if (!prog) throw new BpfError(`program ${p.name} not found in ${path}`, 'rebuild the object from bpf/: make -C bpf');
-      if ('optional' in p && !tracepointExists(p.section)) {
+      if (!prog && !('optional' in p)) throw new BpfError(`program ${p.name} not found in ${path}`, 'rebuild the object from bpf/: make -C bpf');
+      // An optional program is left out where the kernel lacks its hook (or an older object lacks it).
+      if ('optional' in p && (!prog || !tracepointExists(p.section))) {
         lib.bpf_program__set_autoload([prog, 0]);
         this.missing.push({ name: p.name, section: p.section, loses: p.optional });
         continue;

@@ -1,9 +1,10 @@
 // Decides each captured span's trace context when its request *starts*, caller before callee, so
 // that every hop of a request on this host lands in one trace with the right parents:
 //
-// - SERVER request: a valid incoming `traceparent` gives the trace and the parent. Without one, a
-//   peer on this host (the client request on the other end of the connection, told by the capture
-//   layer) gives them. Otherwise the span starts a new trace.
+// - SERVER request: a peer on this host (the client request on the other end of the connection,
+//   told by the capture layer) gives the trace and the parent, with or without headers (a header
+//   forwarded by a proxy names the proxy's caller, not the proxy's call). Otherwise a valid
+//   incoming `traceparent` gives them, or the span starts a new trace.
 // - CLIENT request: its in-process parent (the request the process was serving when it sent this
 //   one, told by the capture layer) gives the trace and the parent, and the span gets a new id.
 //   With a `traceparent` in the request:
@@ -111,8 +112,7 @@ export class TraceLinker {
 
   private serverContext(headers: HeaderList, peer: RequestRef | undefined): DecidedContext {
     const own = this.fromHeaders(headers, 'server');
-    if (own.propagated || !peer) return own;
-    const client = this.contexts.get(keyOf(peer));
+    const client = peer ? this.contexts.get(keyOf(peer)) : undefined;
     if (!client) return own;
     this.stats.linkedByConnection++;
     return {

@@ -26,7 +26,7 @@ test('close() detaches every link and unloads every program', async (t) => {
   const probes = CaptureProbes.open();
   const progs = probes.programs.map((p) => p.id);
   const links = probes.programs.map((p) => p.linkId);
-  assert.equal(progs.length, 5);
+  assert.equal(progs.length, 6);
   const loaded = listLoadedPrograms();
   for (const p of probes.programs) assert.ok(loaded.some((l) => l.id === p.id && l.name === p.name), `${p.name} (id ${p.id}) is in the kernel`);
   assert.ok(links.every((id) => listLinkIds().includes(id)), 'links are in the kernel');
@@ -39,7 +39,7 @@ test('close() detaches every link and unloads every program', async (t) => {
 test('SIGKILL of a process that loaded the probes leaves nothing loaded', async (t) => {
   if (!bpfOrSkip(t)) return;
   const { child, programs } = await probeChild('');
-  assert.equal(programs.length, 5);
+  assert.equal(programs.length, 6);
   const live = new Set(progIds());
   assert.ok(programs.every((p) => live.has(p.id)), 'the child loaded its programs');
   child.kill('SIGKILL');

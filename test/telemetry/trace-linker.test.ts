@@ -69,6 +69,10 @@ describe('TraceLinker', () => {
     assert.equal(upstream.parentSpanId, proxy.spanId);
     assert.notEqual(upstream.spanId, CALLER, 'never the caller\'s span id twice');
     assert.equal(l.stats.forwardedTraceparents, 1);
+    // The upstream server's request carries the forwarded header too: its parent is the proxy's call, not the header's span.
+    l.start(started('server', 3, tp(TRACE, CALLER), { peer: { connectionId: 2, sequence: 1 } }));
+    const behind = l.end(3, 1)!;
+    assert.deepEqual([behind.traceId, behind.parentSpanId, behind.incomingSpanId], [TRACE, upstream.spanId, CALLER]);
   });
 
   it('a process that makes its own traceparent while serving traces itself: its SDK trace is joined to the caller\'s', () => {

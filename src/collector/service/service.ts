@@ -20,6 +20,7 @@ import { type ComponentConfig, parseConfigYaml, type PipelineConfig, type Resolv
 import type { Env } from '../config/expand.js';
 import type { Consumer } from '../consumer.js';
 import type { Signal } from '../pdata/model.js';
+import { TraceJoins } from '../internal/trace-joins.js';
 import { asConsumer, consumeOf } from '../internal/consumers.js';
 import { fanout, type FanoutBranch } from './fanout.js';
 
@@ -83,6 +84,7 @@ export class Service {
       logger: this.logger,
       selfMetrics,
       getExtension: (id) => this.extensions.get(id),
+      traceJoins: new TraceJoins(),
     };
     this.build();
   }

@@ -2,10 +2,11 @@
 // a fresh prom-client Registry as the agent's self-metrics) and an HTTP scrape over loopback.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { TraceJoins } from '../../../src/collector/internal/trace-joins.js';
 import type { ComponentKind, CreateSettings, Host } from '../../../src/collector/component.js';
 
 export function testHost(selfMetrics = new Registry()): Host {
-  return { logger: pino({ level: 'silent' }), selfMetrics, getExtension: () => undefined };
+  return { logger: pino({ level: 'silent' }), selfMetrics, getExtension: () => undefined, traceJoins: new TraceJoins() };
 }
 
 export function testSettings(kind: ComponentKind, type: string, host = testHost()): CreateSettings {

@@ -73,7 +73,7 @@ export class EbpfReceiver implements Lifecycle {
       return;
     }
     const identity = new CapturedProcessIdentity();
-    this.telemetry = new ExchangeTelemetry(telemetryCfg, { identity });
+    this.telemetry = new ExchangeTelemetry(telemetryCfg, { identity, onTraceJoin: (join) => host.traceJoins.add(join) });
     const table = new ConnectionTable();
     // Learn who a process is when its connection opens: short-lived clients (curl) are often gone
     // from /proc by the time their exchange completes.

@@ -96,6 +96,7 @@ export class OtlpReceiver implements Lifecycle {
     const consumer = this.next[signal] as unknown as Record<string, ConsumeOf<S>> | undefined;
     if (!consumer) throw ConsumerError.permanent(`receiver "${this.settings.id}" is not part of any ${signal} pipeline`);
     const n = countItems(signal, data);
+    if (signal === 'traces') this.settings.host.traceJoins.rewrite(data as SignalData['traces']);
     try {
       await consumer[CONSUME_METHOD[signal]]!(data, ctx);
       tel.accepted(signal, n);
