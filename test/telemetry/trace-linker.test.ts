@@ -64,13 +64,13 @@ describe('TraceLinker', () => {
     const l = linker();
     l.start(started('server', 1, tp(TRACE, CALLER)));
     l.start(started('client', 2, tp(TRACE, CALLER), { parent: { connectionId: 1, sequence: 1, inferred: true } }));
+    // The upstream server's request carries the forwarded header too: its parent is the proxy's call, not the header's span.
+    l.start(started('server', 3, tp(TRACE, CALLER), { peer: { connectionId: 2, sequence: 1 } }));
     const proxy = l.end(1, 1)!;
     const upstream = l.end(2, 1)!;
     assert.equal(upstream.parentSpanId, proxy.spanId);
     assert.notEqual(upstream.spanId, CALLER, 'never the caller\'s span id twice');
     assert.equal(l.stats.forwardedTraceparents, 1);
-    // The upstream server's request carries the forwarded header too: its parent is the proxy's call, not the header's span.
-    l.start(started('server', 3, tp(TRACE, CALLER), { peer: { connectionId: 2, sequence: 1 } }));
     const behind = l.end(3, 1)!;
     assert.deepEqual([behind.traceId, behind.parentSpanId, behind.incomingSpanId], [TRACE, upstream.spanId, CALLER]);
   });
