@@ -5,7 +5,10 @@
 // covers wrk's reads: both ends of each request, as for the cgroup_skb programs.
 // Needs root and wrk. Leaves kernel.bpf_stats_enabled as it found it.
 //   node dist/bench/kernel-cost.js [--object bpf/capture.bpf.o] [--capture 512] [--http2 true]
-//        [--payload true] [--seconds 3] [--header 'Name: value' ...] [--rounds 3]
+//        [--payload true] [--seconds 3] [--header 'Name: value' ...] [--rounds 3] [--compare OTHER.o]
+// --compare: rounds alternate between the two objects (before/after in one run, same load), and
+// the last line gives both medians and the difference. An older object without a program this
+// agent knows as optional (sonde_recv) loads without it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,16 +26,17 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     header: { type: 'string', multiple: true, default: [] },
+    compare: { type: 'string' },
   },
 });
 
-async function round() {
+async function round(object: string) {
   const server = spawn(process.execPath, [join(repoRoot(), 'bench', 'fixtures', 'http-server.cjs'), '--work-iterations', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [first] = (await once(server.stdout!, 'data')) as [Buffer];
     const port = (JSON.parse(first.toString()) as { port: number }).port;
     const probes = CaptureProbes.open({
-      objectPath: values.object, ports: [port], captureBytes: Number(values.capture),
+      objectPath: object, ports: [port], captureBytes: Number(values.capture),
       http2: values.http2 === 'true', payload: values.payload === 'true',
     });
     try {
@@ -56,7 +60,10 @@ async function round() {
         const dt = Number(e.runTimeNs - (s?.runTimeNs ?? 0n));
         const dc = Number(e.runCount - (s?.runCount ?? 0n));
         ns += dt;
-        if (dc > 0) row[`${e.name} ns/run`] = Math.round(dt / dc);
+        if (dc > 0) {
+          row[`${e.name} ns/run`] = Math.round(dt / dc);
+          row[`${e.name} runs/request`] = Number((dc / requests).toFixed(2));
+        }
       }
       row['ns/request'] = Math.round(ns / requests);
       row['records/request'] = Number((records / requests).toFixed(2));
@@ -74,11 +81,20 @@ const STATS = '/proc/sys/kernel/bpf_stats_enabled';
 const wasEnabled = readFileSync(STATS, 'utf8').trim();
 writeFileSync(STATS, '1');
 try {
-  const rows = [];
-  for (let i = 0; i < Number(values.rounds); i++) rows.push(await round());
+  const objects = values.compare ? [values.object, values.compare] : [values.object];
+  const rows: Array<Record<string, number | string>> = [];
+  for (let i = 0; i < Number(values.rounds); i++) {
+    for (const object of objects) rows.push({ object, ...(await round(object)) });
+  }
   for (const r of rows) console.log(JSON.stringify(r));
-  const perRequest = rows.map((r) => r['ns/request'] as number).sort((a, b) => a - b);
-  console.log(JSON.stringify({ object: values.object, capture: values.capture, http2: values.http2, payload: values.payload, 'median ns/request': perRequest[perRequest.length >> 1] }));
+  const median = (object: string) => {
+    const v = rows.filter((r) => r.object === object).map((r) => r['ns/request'] as number).sort((a, b) => a - b);
+    return v[v.length >> 1]!;
+  };
+  const summary: Record<string, unknown> = { capture: values.capture, http2: values.http2, payload: values.payload };
+  for (const object of objects) summary[`median ns/request ${object}`] = median(object);
+  if (values.compare) summary['difference ns/request (object - compare)'] = median(values.object) - median(values.compare);
+  console.log(JSON.stringify(summary));
 } finally {
   writeFileSync(STATS, wasEnabled);
 }

@@ -144,20 +144,30 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
 		return 0;                                                                          \
 	}
 
-/* Per thread: the TCP sockets it read from last (see sonde.h). */
+/* Per thread: the TCP sockets it read from last (see sonde.h), in the slot tid % SONDE_THREAD_SLOTS.
+ * An array: its lookups compile to an address computation, where a hash (or task storage) lookup
+ * cost this hook more than the rest of its work (measured: about 280 → 170 ns per run, of which 117 ns is the invocation itself). Threads whose
+ * ids collide on a slot take it over; the owner's tid in the slot keeps the other from reading it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SONDE_THREAD_READS_MAX);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SONDE_THREAD_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sonde_thread_reads);
 } sonde_thread_reads SEC(".maps");
 
+static __always_inline struct sonde_thread_reads *thread_slot(__u32 tid)
+{
+	__u32 slot = tid & (SONDE_THREAD_SLOTS - 1);
+	return bpf_map_lookup_elem(&sonde_thread_reads, &slot);
+}
+
 /* The reads of thread `tid` into dst (zeros when it has none recorded). */
 static __always_inline void copy_thread_reads(__u32 tid, __u64 *dst)
 {
-	struct sonde_thread_reads *r = bpf_map_lookup_elem(&sonde_thread_reads, &tid);
+	struct sonde_thread_reads *r = thread_slot(tid);
+	int mine = r && r->tid == tid;
 	for (int i = 0; i < SONDE_CTX_SOCKS; i++)
-		dst[i] = r ? r->sk[i] : 0;
+		dst[i] = mine ? r->sk[i] : 0;
 }
 
 /* Everything of a payload record but its byte ranges: who, where, when. `request`: the packet starts
@@ -899,24 +909,28 @@ int sonde_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
-enum { MSG_PEEK = 2 };
-
-/* Runs in the reading thread after every socket read (recvmsg, read, recv*; not a syscall
- * tracepoint, so tasks stay on the fast syscall path). Keeps, per thread, the last distinct TCP
- * sockets it read from: a request it sends next is a call made while serving the newest of them
- * that is a server connection (or, through the agent, a chain of calls leading to one). */
-SEC("tracepoint/sock/sock_recv_length")
-int sonde_recv(struct trace_event_raw_sock_msg_length *ctx)
+/* Runs in the reading thread whenever TCP copies received data to it (tcp_recvmsg calls
+ * tcp_rcv_space_adjust after each copied chunk: read, recv*, readv; not a syscall tracepoint, so
+ * tasks stay on the fast syscall path). Keeps, per thread, the last distinct TCP sockets it read
+ * from: a request it sends next is a call made while serving the newest of them that is a server
+ * connection (or, through the agent, a chain of calls leading to one).
+ * A raw tracepoint on a TCP-only event: the program gets the socket without a trace record being
+ * filled and without reading the socket's family or protocol. */
+SEC("raw_tp/tcp_rcv_space_adjust")
+int sonde_recv(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (ctx->ret <= 0 || (ctx->flags & MSG_PEEK) || ctx->protocol != IPPROTO_TCP ||
-	    (ctx->family != AF_INET && ctx->family != AF_INET6))
-		return 0;
-	__u64 sk = (__u64)ctx->sk;
+	__u64 sk = ctx->args[0];
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sonde_thread_reads *r = bpf_map_lookup_elem(&sonde_thread_reads, &tid);
-	if (!r) {
-		struct sonde_thread_reads fresh = { .sk = { sk } };
-		bpf_map_update_elem(&sonde_thread_reads, &tid, &fresh, BPF_ANY);
+	struct sonde_thread_reads *r = thread_slot(tid);
+	if (!r)
+		return 0;
+	if (r->tid != tid) {
+		/* A new thread (or one whose slot another thread took): start its list. */
+		r->tid = tid;
+		r->sk[0] = sk;
+		r->sk[1] = 0;
+		r->sk[2] = 0;
+		r->sk[3] = 0;
 		return 0;
 	}
 	if (r->sk[0] == sk)

@@ -143,11 +143,13 @@ struct sonde_stats {
 #define SONDE_H2_MARKS_USED 1
 #define SONDE_H2_SOCKS 2 /* same array: sockets the probes gave HTTP/2 state (none yet: no lookups) */
 
-/* sonde_thread_reads map (LRU hash): key __u32 thread id, value struct sonde_thread_reads. Written by
- * tracepoint sock:sock_recv_length (runs in the reading thread, after the read) for every successful
- * TCP read; read by the egress and connect probes of the same thread. */
-#define SONDE_THREAD_READS_MAX 16384
+/* sonde_thread_reads map (array): slot tid % SONDE_THREAD_SLOTS, value struct sonde_thread_reads.
+ * Written by raw tracepoint tcp_rcv_space_adjust (runs in the reading thread when TCP copies
+ * received data to it); read by the egress and connect probes of the same thread. */
+#define SONDE_THREAD_SLOTS (1 << 17)
 struct sonde_thread_reads {
+	__u32 tid;                 /* the thread the slot holds */
+	__u32 _pad;
 	__u64 sk[SONDE_CTX_SOCKS]; /* distinct kernel socket addresses, most recently read first */
 };
 

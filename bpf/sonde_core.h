@@ -30,7 +30,6 @@ enum {
 #define BPF_RB_NO_WAKEUP (1ULL << 0)
 #define BPF_F_NO_PREALLOC (1U << 0)
 #define BPF_SK_STORAGE_GET_F_CREATE (1ULL << 0)
-#define BPF_ANY 0
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -161,13 +160,9 @@ struct trace_event_raw_inet_sock_set_state {
 	__u8 daddr_v6[16];
 } __attribute__((preserve_access_index));
 
-/* Context of tracepoints sock:sock_recv_length and sock:sock_send_length (event class sock_msg_length). */
-struct trace_event_raw_sock_msg_length {
-	void *sk;
-	__u16 family;
-	__u16 protocol;
-	int ret;
-	int flags;
-} __attribute__((preserve_access_index));
+/* Context of raw tracepoints: the tracepoint's arguments as u64s. */
+struct bpf_raw_tracepoint_args {
+	__u64 args[0];
+};
 
 #endif

@@ -78,13 +78,13 @@ const PROGRAMS = [
   { name: 'sonde_state', section: 'tracepoint/sock/inet_sock_set_state', cgroup: false },
   { name: 'sonde_conn4', section: 'cgroup/connect4', cgroup: true },
   { name: 'sonde_conn6', section: 'cgroup/connect6', cgroup: true },
-  // Optional: without it (Linux < 6.3) calls are not linked to the request their thread serves.
-  { name: 'sonde_recv', section: 'tracepoint/sock/sock_recv_length', cgroup: false, optional: 'in-process parent links (calls made while serving a request)' },
-] as const satisfies ReadonlyArray<{ name: string; section: string; cgroup: boolean; optional?: string }>;
+  // Optional: without it calls are not linked to the request their thread serves.
+  { name: 'sonde_recv', section: 'raw_tp/tcp_rcv_space_adjust', cgroup: false, tracepoint: 'tcp/tcp_rcv_space_adjust', optional: 'in-process parent links (calls made while serving a request)' },
+] as const satisfies ReadonlyArray<{ name: string; section: string; cgroup: boolean; tracepoint?: string; optional?: string }>;
 
-/** Whether the kernel has the tracepoint a `tracepoint/<group>/<name>` section names. */
-function tracepointExists(section: string): boolean {
-  return existsSync(join(TRACEFS, 'events', section.slice('tracepoint/'.length)));
+/** Whether the kernel has a tracepoint (`group/name`). */
+function tracepointExists(tracepoint: string): boolean {
+  return existsSync(join(TRACEFS, 'events', tracepoint));
 }
 
 const LOG_BUF_BYTES = 1 << 20;
@@ -246,7 +246,7 @@ export class CaptureProbes {
       const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
       if (!prog && !('optional' in p)) throw new BpfError(`program ${p.name} not found in ${path}`, 'rebuild the object from bpf/: make -C bpf');
       // An optional program is left out where the kernel lacks its hook (or an older object lacks it).
-      if ('optional' in p && (!prog || !tracepointExists(p.section))) {
+      if ('optional' in p && (!prog || !tracepointExists(p.tracepoint))) {
         lib.bpf_program__set_autoload([prog, 0]);
         this.missing.push({ name: p.name, section: p.section, loses: p.optional });
         continue;
@@ -297,13 +297,13 @@ export class CaptureProbes {
         const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
         const r = p.cgroup ? lib.bpf_program__attach_cgroup([prog, cgroupFd]) : lib.bpf_program__attach([prog]);
         if (!r.value) {
-          const tracepoint = p.section.slice('tracepoint/'.length);
+          const tracepoint = 'tracepoint' in p ? p.tracepoint : p.section.slice('tracepoint/'.length);
           const where = p.cgroup ? `cgroup ${this.attachCgroup}` : `tracepoint ${tracepoint}`;
           const remedy = r.errnoCode === 1 || r.errnoCode === 13
             ? PRIVILEGE_REMEDY
             : p.cgroup
               ? 'check that the path is a cgroup v2 directory and that the kernel supports BPF links for cgroups (Linux ≥ 5.7)'
-              : `check that tracefs is mounted at /sys/kernel/tracing and the kernel has the ${tracepoint.replace('/', ':')} tracepoint (inet_sock_set_state: Linux ≥ 4.16; sock_recv_length: Linux ≥ 6.3)`;
+              : `check that tracefs is mounted at /sys/kernel/tracing and the kernel has the ${tracepoint.replace('/', ':')} tracepoint (inet_sock_set_state: Linux ≥ 4.16; tcp_rcv_space_adjust: Linux ≥ 4.15)`;
           throw new BpfError(`attaching ${p.name} (${p.section}) to ${where} failed: ${r.errnoMessage} (errno ${r.errnoCode})`, remedy, { errno: r.errnoCode });
         }
         this.links.push(r.value);

@@ -19,7 +19,7 @@ test('sonde doctor exits 0 and lists every probe loaded and attached', async (t)
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; ok: boolean; detail: string }[] };
   assert.equal(r.code, 0, r.stdout);
   assert.equal(report.ok, true);
-  for (const probe of ['cgroup_skb/ingress', 'cgroup_skb/egress', 'tracepoint/sock/inet_sock_set_state', 'cgroup/connect4', 'cgroup/connect6', 'tracepoint/sock/sock_recv_length']) {
+  for (const probe of ['cgroup_skb/ingress', 'cgroup_skb/egress', 'tracepoint/sock/inet_sock_set_state', 'cgroup/connect4', 'cgroup/connect6', 'raw_tp/tcp_rcv_space_adjust']) {
     const c = report.checks.find((x) => x.check === `probe ${probe}`);
     assert.ok(c?.ok, `${probe}: ${c?.detail}`);
   }
