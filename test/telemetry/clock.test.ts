@@ -15,10 +15,16 @@ describe('MonotonicClock', () => {
 
   it('measures the same offset twice within a millisecond and recalibrates only when due', () => {
     const clock = new MonotonicClock({ recalibrateAfterMs: 60_000 });
-    const first = clock.offset;
-    clock.calibrate();
-    const drift = clock.offset > first ? clock.offset - first : first - clock.offset;
-    assert.ok(drift < 1_000_000n, `two calibrations differ by ${drift} ns`);
+    // A VM's wall clock can be stepped by its host between two measurements: of three pairs, the
+    // closest must agree within a millisecond.
+    const drifts: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const first = clock.offset;
+      clock.calibrate();
+      drifts.push(clock.offset > first ? clock.offset - first : first - clock.offset);
+    }
+    const drift = drifts.reduce((a, b) => (a < b ? a : b));
+    assert.ok(drift < 1_000_000n, `pairs of calibrations differ by ${drifts.join(', ')} ns`);
     const before = clock.offset;
     clock.maybeRecalibrate();
     assert.equal(clock.offset, before, 'not due yet: the offset is untouched');
