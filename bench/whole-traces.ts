@@ -30,18 +30,19 @@ import { enableBpfStats, type Row, SCENARIOS, WARMUP_REQUESTS, WholeTracesBench 
 const USAGE = 'usage: node dist/bench/whole-traces.js [--requests N] [--only SUBSTRING] [--json]';
 
 function printTable(rows: Row[], requests: number): void {
-  const header = ['scenario', 'requests', 'whole traces', 'orphan fragments', 'duplicate spans', 'span-id collisions', 'missing hops', 'wrong parents', 'extra spans', 'kernel ns/request'];
+  const header = ['scenario', 'requests', 'whole traces', 'orphan fragments', 'duplicate spans', 'span-id collisions', 'missing hops', 'wrong parents', 'extra spans', 'kernel ns/request', 'of which socket reads'];
   const cells = rows.map((r) => {
     if (!r.check) return [r.scenario, `not run: ${r.notRun}`];
     const c = r.check;
     const failed = r.load?.failed ? ` (${r.load.failed} failed)` : '';
-    return [r.scenario, `${c.requests}${failed}`, `${c.share.toFixed(1)}%`, ...[c.orphanFragments, c.duplicateSpans, c.spanIdCollisions, c.missingHops, c.wrongParents, c.extraSpans, r.kernelNsPerRequest ?? '?'].map(String)];
+    return [r.scenario, `${c.requests}${failed}`, `${c.share.toFixed(1)}%`, ...[c.orphanFragments, c.duplicateSpans, c.spanIdCollisions, c.missingHops, c.wrongParents, c.extraSpans, r.kernelNsPerRequest ?? '?', r.kernelByProgram?.sonde_recv?.nsPerRequest ?? '?'].map(String)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r.length === header.length ? r[i]!.length : 0))));
   const line = (r: string[]) => `| ${r.map((c, i) => (r.length === header.length ? c.padEnd(widths[i]!) : c)).join(' | ')} |`;
   console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of cells) console.log(line(r));
   console.log(`\n${requests} measured requests per scenario after ${WARMUP_REQUESTS} warm-up ones; whole: one trace, every expected span once, every parent right (bench/support/trace-check.ts).`);
+  console.log('kernel ns/request: run time of every probe per chain request, all hops and both ends of each (new connections per call count their packets and state changes); socket reads: the probe whole-trace linking added (sonde_recv).');
   for (const r of rows) {
     const details = [
       ...(r.commonProblems ?? []).map((p) => `${p.problem} (${p.requests} requests)`),

@@ -5,11 +5,11 @@
 // warm-up's last batch may arrive after the window opened, and Sonde also reports wrk's side of
 // each request as a CLIENT span.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { decodeRequest } from '../../src/collector/pdata/otlp.js';
 import { SpanKind, type Traces } from '../../src/collector/pdata/model.js';
 import { readBody } from '../../test/helpers/net.js';
+import { listenOnLoopback } from '../support/listen.js';
 
 /** Beyond this many stored bytes per window the span count is reported as unknown. */
 const MAX_STORED_BYTES = 512 * 1024 * 1024;
@@ -45,11 +45,7 @@ export class OtlpSink {
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`OTLP sink: cannot listen on 127.0.0.1: ${err.message}`)));
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOnLoopback(server, 'OTLP sink');
   }
 
   private keep(body: Buffer, gzip: boolean, json: boolean): void {

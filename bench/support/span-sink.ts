@@ -4,11 +4,11 @@
 // acknowledged and dropped. Volumes are small (a few spans per chain request), so bodies are
 // decoded as they arrive.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { Attributes, Span } from '../../src/collector/pdata/model.js';
 import { decodeRequest } from '../../src/collector/pdata/otlp.js';
 import { readBody } from '../../test/helpers/net.js';
+import { listenOnLoopback } from './listen.js';
 
 export interface ReceivedSpan {
   span: Span;
@@ -35,11 +35,7 @@ export class SpanSink {
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`span sink: cannot listen on 127.0.0.1: ${err.message}`)));
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOnLoopback(server, 'span sink');
   }
 
   private keep(body: Buffer, gzip: boolean, json: boolean): void {

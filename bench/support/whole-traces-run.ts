@@ -72,14 +72,22 @@ export interface Row {
   notes: string[];
   /** Kernel time of every probe the agent loaded, per measured request (all hops, both ends). */
   kernelNsPerRequest?: number;
+  /** The same per program, with its runs per request (--json). */
+  kernelByProgram?: Record<string, { nsPerRequest: number; runsPerRequest: number }>;
 }
 
 /**
  * Total run time (ns) of the loaded programs named sonde_*, from the kernel's accounting: needs
  * kernel.bpf_stats_enabled=1 (enableBpfStats); the agent is the only loader while the bench runs.
  */
-function probeRunTimes(): bigint {
-  return listLoadedPrograms().filter((p) => p.name.startsWith('sonde_')).reduce((sum, p) => sum + p.runTimeNs, 0n);
+function probeRunTimes(): Map<string, { ns: bigint; runs: bigint }> {
+  const out = new Map<string, { ns: bigint; runs: bigint }>();
+  for (const p of listLoadedPrograms()) {
+    if (!p.name.startsWith('sonde_')) continue;
+    const t = out.get(p.name) ?? { ns: 0n, runs: 0n };
+    out.set(p.name, { ns: t.ns + p.runTimeNs, runs: t.runs + p.runCount });
+  }
+  return out;
 }
 
 const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
@@ -198,7 +206,13 @@ export class WholeTracesBench {
 
       const before = probeRunTimes();
       row.load = await this.tools.load(apps[0]!.port, this.requests, s.concurrency, '', LOAD_SERVICE);
-      row.kernelNsPerRequest = Math.round(Number(probeRunTimes() - before) / this.requests);
+      const after = probeRunTimes();
+      row.kernelByProgram = {};
+      for (const [name, t] of after) {
+        const b = before.get(name) ?? { ns: 0n, runs: 0n };
+        row.kernelByProgram[name] = { nsPerRequest: Math.round(Number(t.ns - b.ns) / this.requests), runsPerRequest: Number((Number(t.runs - b.runs) / this.requests).toFixed(2)) };
+      }
+      row.kernelNsPerRequest = Object.values(row.kernelByProgram).reduce((sum, p) => sum + p.nsPerRequest, 0);
       if (row.load.failed) row.notes.push(`load: ${row.load.failed} of ${this.requests} requests failed (${row.load.errors[0]})`);
       await this.sink.waitForIdle(SETTLE_IDLE_MS, SETTLE_MAX_MS);
       // A graceful stop flushes whatever the agent still holds; its exports are done when it has exited.
