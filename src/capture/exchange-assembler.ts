@@ -18,6 +18,7 @@ import type { CapturedSegment, ConnectionRole, Direction } from '../protocols/se
 import { DEFAULT_HEADERS_OF_INTEREST, Http1Connection, detectHttp1 } from '../protocols/http1/index.js';
 import { Http2Connection, detectHttp2Preface, looksLikeHttp2Frames } from '../protocols/http2/index.js';
 import { ConnectionTable, type Connection, type ThreadContext } from './connection-table.js';
+import { GoProcesses } from './go-binary.js';
 import { ConnectionStreams } from './stream-reassembler.js';
 
 export interface AssembledExchange {
@@ -143,6 +144,7 @@ export class ExchangeAssembler {
   /** Client connections by their `local>remote` endpoints: a server request finds its peer by the reverse. */
   private readonly clientsByEndpoints = new Map<string, Tracked>();
   private nextConnectionId = 1;
+  private readonly goProcesses = new GoProcesses();
   readonly stats: ExchangeAssemblerStats = {
     exchanges: { http1: 0, http2: 0, grpc: 0 }, notHttp: 0, filtered: 0, evicted: 0, idleClosed: 0, h2cUpgrades: 0, otherUpgrades: 0,
     parseErrors: { http1: 0, http2: 0 }, undecodableStreams: 0, lateRecords: 0,
@@ -412,14 +414,15 @@ export class ExchangeAssembler {
       this.stats.parents.noContext++;
       return undefined;
     }
-    const mainThread = ctx.tid === ctx.pid;
+    // Exact only where a thread serves one request at a time: not an event loop's main thread, not Go.
+    const inferred = ctx.tid === ctx.pid || this.goProcesses.has(ctx.pid);
     for (const sk of ctx.sockets) {
       const conn = this.table.get(0n, sk);
       const read = conn ? this.tracked.get(conn.cookie) : undefined;
       if (!read?.lastStart) continue;
       let parent: InProcessParent | undefined;
-      if (this.origin(read)?.role === 'server') parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred: mainThread };
-      else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || mainThread };
+      if (this.origin(read)?.role === 'server') parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred };
+      else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || inferred };
       if (!parent) continue;
       this.stats.parents[parent.inferred ? 'inferred' : 'exact']++;
       return parent;

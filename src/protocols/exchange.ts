@@ -74,7 +74,8 @@ export interface InProcessParent extends RequestRef {
    * False when the calling thread serves one request at a time (thread per request: the request it
    * read last is the one it serves). True when a process's main thread made the call: event loops
    * (Node.js, nginx, asyncio) serve many requests on one thread, so the request read last is the
-   * one served only when the call is made before the next read — an inference.
+   * one served only when the call is made before the next read — an inference. True for Go
+   * programs too, whose goroutines move between threads.
    */
   inferred: boolean;
 }
