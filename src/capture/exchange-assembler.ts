@@ -106,6 +106,8 @@ interface Tracked {
   sends?: Array<ThreadContext & { tsNs: bigint }>;
   /** Client connections: this end's endpoints as `local>remote` (the key in `clientsByEndpoints`). */
   endpointsKey?: string;
+  /** Server connections: the client end's key in `clientsByEndpoints` (`remote>local` of this end). */
+  peerKey?: string;
 }
 
 /** Request-starting sends remembered per connection until their requests' heads are parsed. */
@@ -376,9 +378,13 @@ export class ExchangeAssembler {
   private collectStarts(t: Tracked): void {
     const h1 = t.http1?.takeStarts();
     const h2 = t.http2?.takeStarts();
-    if (!h1?.length && !h2?.length) return;
+    if (h1?.length) this.addStarts(t, h1);
+    if (h2?.length) this.addStarts(t, h2);
+  }
+
+  private addStarts(t: Tracked, starts: readonly RequestStart[]): void {
     const origin = this.accepts(t) ? this.origin(t) : undefined;
-    for (const start of [...h1 ?? [], ...h2 ?? []]) {
+    for (const start of starts) {
       let parent: InProcessParent | undefined;
       if (origin?.role === 'client') parent = this.inProcessParent(t, start);
       t.lastStart = { sequence: start.sequence, parent };
@@ -388,7 +394,8 @@ export class ExchangeAssembler {
         if (parent) assembled.parent = parent;
         this.registerClient(t, origin);
       } else {
-        const peer = this.clientsByEndpoints.get(`${endpoint(origin.remoteAddress, origin.remotePort)}>${endpoint(origin.localAddress, origin.localPort)}`);
+        t.peerKey ??= `${endpoint(origin.remoteAddress, origin.remotePort)}>${endpoint(origin.localAddress, origin.localPort)}`;
+        const peer = this.clientsByEndpoints.get(t.peerKey);
         if (peer?.lastStart) assembled.peer = { connectionId: peer.id, sequence: peer.lastStart.sequence };
       }
       this.starts.push(assembled);

@@ -54,10 +54,16 @@ export interface TraceLinkerStats {
 
 const MAX_JOINS = 16_384;
 
-const keyOf = (r: RequestRef) => `${r.connectionId}:${r.sequence}`;
+/**
+ * A request's key: its connection and its sequence there (mod 2^16: requests 65,536 apart on one
+ * connection are never open at once). Numbers, not strings: no allocation per lookup, and safe up
+ * to 2^37 connections.
+ */
+const key = (connectionId: number, sequence: number) => connectionId * 65_536 + (sequence & 0xffff);
+const keyOf = (r: RequestRef) => key(r.connectionId, r.sequence);
 
 export class TraceLinker {
-  private readonly contexts = new Map<string, DecidedContext>();
+  private readonly contexts = new Map<number, DecidedContext>();
   private readonly joins = new Map<string, TraceJoin>();
   readonly stats: TraceLinkerStats = { forwardedTraceparents: 0, linkedByConnection: 0, linkedInProcess: 0, linkedInProcessInferred: 0, traceJoins: 0 };
 
@@ -89,16 +95,16 @@ export class TraceLinker {
         decided = this.fromHeaders(headers, 'client');
       }
     }
-    this.hold(keyOf({ connectionId: s.origin.connectionId, sequence: s.start.sequence }), decided);
+    this.hold(key(s.origin.connectionId, s.start.sequence), decided);
     return selfTraced;
   }
 
   /** The context decided for this request at its start (forgotten now: the exchange ended), or undefined when its start was not seen. */
   end(connectionId: number | undefined, sequence: number | undefined): DecidedContext | undefined {
     if (connectionId === undefined || sequence === undefined) return undefined;
-    const key = `${connectionId}:${sequence}`;
-    const decided = this.contexts.get(key);
-    if (decided) this.contexts.delete(key);
+    const k = key(connectionId, sequence);
+    const decided = this.contexts.get(k);
+    if (decided) this.contexts.delete(k);
     return decided;
   }
 
@@ -106,8 +112,12 @@ export class TraceLinker {
   private fromHeaders(headers: HeaderList, role: 'server' | 'client'): DecidedContext {
     const ids = this.spans.spanIds(headers, role);
     const join = ids.propagated ? this.joins.get(ids.traceId) : undefined;
-    if (join) ids.traceId = join.traceId;
-    return { ...ids, inferred: false, incomingSpanId: role === 'server' && ids.propagated ? ids.parentSpanId : '' };
+    // One object literal of the final shape (a spread of `ids` measured 2 µs per request).
+    return {
+      traceId: join ? join.traceId : ids.traceId, spanId: ids.spanId, parentSpanId: ids.parentSpanId, traceState: ids.traceState,
+      flags: ids.flags, sampled: ids.sampled, propagated: ids.propagated, inferred: false,
+      incomingSpanId: role === 'server' && ids.propagated ? ids.parentSpanId : '',
+    };
   }
 
   private serverContext(headers: HeaderList, peer: RequestRef | undefined): DecidedContext {
@@ -115,10 +125,12 @@ export class TraceLinker {
     const client = peer ? this.contexts.get(keyOf(peer)) : undefined;
     if (!client) return own;
     this.stats.linkedByConnection++;
-    return {
-      ...own, traceId: client.traceId, parentSpanId: client.spanId, traceState: client.traceState, sampled: client.sampled,
-      flags: (client.flags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE,
-    };
+    own.traceId = client.traceId;
+    own.parentSpanId = client.spanId;
+    own.traceState = client.traceState;
+    own.sampled = client.sampled;
+    own.flags = (client.flags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+    return own;
   }
 
   /** A new span in the parent's trace, under it. */
@@ -138,8 +150,8 @@ export class TraceLinker {
     this.onJoin(j);
   }
 
-  private hold(key: string, decided: DecidedContext): void {
+  private hold(k: number, decided: DecidedContext): void {
     if (this.contexts.size >= this.maxContexts) this.contexts.delete(this.contexts.keys().next().value!);
-    this.contexts.set(key, decided);
+    this.contexts.set(k, decided);
   }
 }
