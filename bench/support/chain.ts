@@ -31,7 +31,7 @@ const LOAD_TIMEOUT_MS = 300_000;
  *   go        bench/fixtures/chain/go_server.go (net/http), built once by ChainTools
  *   nginx     nginx as a reverse proxy to its downstream (config from nginxConfig)
  */
-export type AppKind = 'py' | 'node' | 'node-sdk' | 'java' | 'go' | 'nginx';
+export type AppKind = 'py' | 'py-asyncio' | 'node' | 'node-sdk' | 'java' | 'go' | 'nginx';
 
 export interface AppSpec {
   kind: AppKind;
@@ -125,7 +125,7 @@ export class ChainTools {
   /** What is missing on this host to run `kind`, or undefined when nothing is. */
   missing(kind: AppKind): string | undefined {
     switch (kind) {
-      case 'py': return this.python ? undefined : 'python3 (apt-get install python3)';
+      case 'py': case 'py-asyncio': return this.python ? undefined : 'python3 (apt-get install python3)';
       case 'node': case 'node-sdk': return undefined;
       case 'java': return this.java ? undefined : 'java (apt-get install default-jdk-headless)';
       case 'go': return this.go ? undefined : 'go (apt-get install golang-go)';
@@ -172,6 +172,7 @@ export class ChainTools {
     let args: string[];
     switch (spec.kind) {
       case 'py': [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_threaded.py'), '0', ...downstream]]; break;
+      case 'py-asyncio': [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_asyncio.py'), '0', ...downstream]]; break;
       case 'node': [command, args] = [process.execPath, [join(CHAIN_FIXTURES, 'node_keepalive.cjs'), '0', ...downstream]]; break;
       case 'node-sdk':
         if (!otlpEndpoint) throw new Error(`${name}: needs the OTLP endpoint to export to`);

@@ -43,6 +43,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'nginx no header', apps: [{ kind: 'nginx', service: 'nginx' }, py('a'), py('c')], concurrency: 8 },
   { name: 'java hop', apps: [py('a'), { kind: 'java', service: 'j' }, py('c')], concurrency: 8 },
   { name: 'go hop', apps: [py('a'), { kind: 'go', service: 'g' }, py('c')], concurrency: 8 },
+  { name: 'asyncio hop', apps: [py('a'), { kind: 'py-asyncio', service: 's' }, py('c')], concurrency: 8 },
   { name: 'sdk middle hop', apps: [py('a'), { kind: 'node-sdk', service: 'b' }, py('c')], concurrency: 8 },
 ];
 
