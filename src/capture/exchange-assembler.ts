@@ -18,7 +18,7 @@ import type { CapturedSegment, ConnectionRole, Direction } from '../protocols/se
 import { DEFAULT_HEADERS_OF_INTEREST, Http1Connection, detectHttp1 } from '../protocols/http1/index.js';
 import { Http2Connection, detectHttp2Preface, looksLikeHttp2Frames } from '../protocols/http2/index.js';
 import { ConnectionTable, type Connection, type ThreadContext } from './connection-table.js';
-import { GoProcesses } from './go-binary.js';
+import { ProcessRuntimes } from './process-runtime.js';
 import { ConnectionStreams } from './stream-reassembler.js';
 
 export interface AssembledExchange {
@@ -101,13 +101,24 @@ interface Tracked {
   /** 4-tuple of the first payload record, for connections the table learnt only partly. */
   fallback: Pick<PayloadEvent, 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort'>;
   /** The last request that started on this connection, and its in-process parent (client requests). */
-  lastStart?: { sequence: number; parent?: InProcessParent };
+  lastStart?: LastStart;
   /** Thread contexts of the latest request-starting sends, by capture timestamp (a few: a start is parsed right after its packet). */
   sends?: Array<ThreadContext & { tsNs: bigint }>;
   /** Client connections: this end's endpoints as `local>remote` (the key in `clientsByEndpoints`). */
   endpointsKey?: string;
   /** Server connections: the client end's key in `clientsByEndpoints` (`remote>local` of this end). */
   peerKey?: string;
+}
+
+/** The latest request that started on a connection. */
+interface LastStart {
+  sequence: number;
+  /** Client requests: the request their process was serving. */
+  parent?: InProcessParent;
+  /** Server requests: a call was linked to it as its parent. */
+  called: boolean;
+  /** Its exchange was emitted. */
+  ended: boolean;
 }
 
 /** Request-starting sends remembered per connection until their requests' heads are parsed. */
@@ -146,7 +157,7 @@ export class ExchangeAssembler {
   /** Client connections by their `local>remote` endpoints: a server request finds its peer by the reverse. */
   private readonly clientsByEndpoints = new Map<string, Tracked>();
   private nextConnectionId = 1;
-  private readonly goProcesses = new GoProcesses();
+  private readonly runtimes = new ProcessRuntimes();
   readonly stats: ExchangeAssemblerStats = {
     exchanges: { http1: 0, http2: 0, grpc: 0 }, notHttp: 0, filtered: 0, evicted: 0, idleClosed: 0, h2cUpgrades: 0, otherUpgrades: 0,
     parseErrors: { http1: 0, http2: 0 }, undecodableStreams: 0, lateRecords: 0,
@@ -387,7 +398,7 @@ export class ExchangeAssembler {
     for (const start of starts) {
       let parent: InProcessParent | undefined;
       if (origin?.role === 'client') parent = this.inProcessParent(t, start);
-      t.lastStart = { sequence: start.sequence, parent };
+      t.lastStart = { sequence: start.sequence, parent, called: false, ended: false };
       if (!origin) continue;
       const assembled: StartedRequest = { start, origin };
       if (origin.role === 'client') {
@@ -422,13 +433,33 @@ export class ExchangeAssembler {
       return undefined;
     }
     // Exact only where a thread serves one request at a time: not an event loop's main thread, not Go.
-    const inferred = ctx.tid === ctx.pid || this.goProcesses.has(ctx.pid);
+    const runtime = this.runtimes.of(ctx.pid);
+    const inferred = ctx.tid === ctx.pid || runtime === 'go';
+    if (inferred && runtime === 'python') {
+      // An asyncio loop reads several requests in one turn and runs their handlers after, in the
+      // order read: the call belongs to the oldest request read that is still served and has
+      // made no call yet (newest first in the list, so the last match wins).
+      let oldest: Tracked | undefined;
+      for (const sk of ctx.sockets) {
+        const conn = this.table.get(0n, sk);
+        const read = conn ? this.tracked.get(conn.cookie) : undefined;
+        if (read?.lastStart && !read.lastStart.called && !read.lastStart.ended && this.origin(read)?.role === 'server') oldest = read;
+      }
+      if (oldest) {
+        oldest.lastStart!.called = true;
+        this.stats.parents.inferred++;
+        return { connectionId: oldest.id, sequence: oldest.lastStart!.sequence, inferred };
+      }
+    }
     for (const sk of ctx.sockets) {
       const conn = this.table.get(0n, sk);
       const read = conn ? this.tracked.get(conn.cookie) : undefined;
       if (!read?.lastStart) continue;
       let parent: InProcessParent | undefined;
-      if (this.origin(read)?.role === 'server') parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred };
+      if (this.origin(read)?.role === 'server') {
+        parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred };
+        read.lastStart.called = true;
+      }
       else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || inferred };
       if (!parent) continue;
       this.stats.parents[parent.inferred ? 'inferred' : 'exact']++;
@@ -441,6 +472,8 @@ export class ExchangeAssembler {
   private emit(t: Tracked, exchanges: Exchange[]): void {
     this.collectStarts(t);
     if (exchanges.length === 0) return;
+    const last = t.lastStart;
+    if (last && exchanges.some((x) => x.sequence === last.sequence)) last.ended = true;
     if (!this.accepts(t)) return;
     const origin = this.origin(t);
     for (const exchange of exchanges) {

@@ -1,9 +1,15 @@
-// Whether a process runs a Go program: Go's runtime moves goroutines between threads, so the
-// thread that sent a call is not known to be the one that read the request the call serves, and
-// in-process links of Go programs are marked inferred. A Go executable carries a `.go.buildinfo`
-// section (kept by `strip`); only the ELF header, the section headers and their name table are
-// read. Answers are cached per pid, checked against its start time (pids are reused).
-import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
+// The runtimes whose scheduling decides how a call is matched to the request it serves:
+// - Go: the runtime moves goroutines between threads, so the thread that sent a call is not known
+//   to be the one that read the request (links are inferred). A Go executable carries a
+//   `.go.buildinfo` section (kept by `strip`); only the ELF header, the section headers and their
+//   name table are read.
+// - Python: an asyncio loop reads every ready socket of a turn first and runs the handlers after,
+//   in the order read, where Node.js and nginx run a handler inside the read's own callback.
+// Answers are cached per pid, checked against its start time (pids are reused).
+import { closeSync, openSync, readSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+
+export type Runtime = 'go' | 'python' | 'other';
 
 const ELF_MAGIC = 0x464c457f; // "\x7fELF", little-endian u32
 const GO_SECTIONS = new Set(['.go.buildinfo', '.gopclntab']);
@@ -66,22 +72,33 @@ function startTime(pid: number): string | undefined {
 /** Cached answers are checked against the process's start time at most this often. */
 const REVALIDATE_MS = 10_000;
 
-/** isGoExecutable of running processes, cached per pid (re-validated by start time every 10 s). */
-export class GoProcesses {
-  private readonly cache = new Map<number, { start: string | undefined; go: boolean; checkedMs: number }>();
+function detectRuntime(pid: number): Runtime {
+  let exe: string;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return 'other';
+  }
+  if (/^python[\d.]*$/.test(basename(exe))) return 'python';
+  return isGoExecutable(`/proc/${pid}/exe`) ? 'go' : 'other';
+}
 
-  has(pid: number): boolean {
+/** The runtime of running processes, cached per pid (re-validated by start time every 10 s). */
+export class ProcessRuntimes {
+  private readonly cache = new Map<number, { start: string | undefined; runtime: Runtime; checkedMs: number }>();
+
+  of(pid: number): Runtime {
     const now = Date.now();
     const hit = this.cache.get(pid);
-    if (hit && now - hit.checkedMs < REVALIDATE_MS) return hit.go;
+    if (hit && now - hit.checkedMs < REVALIDATE_MS) return hit.runtime;
     const start = startTime(pid);
     if (hit && hit.start === start) {
       hit.checkedMs = now;
-      return hit.go;
+      return hit.runtime;
     }
-    const go = start !== undefined && isGoExecutable(`/proc/${pid}/exe`);
+    const runtime = start === undefined ? 'other' : detectRuntime(pid);
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(pid, { start, go, checkedMs: now });
-    return go;
+    this.cache.set(pid, { start, runtime, checkedMs: now });
+    return runtime;
   }
 }
