@@ -1,7 +1,8 @@
 // Whole traces with no code change: requests through chains of real services on this host (python
 // threads, node keep-alive event loop, nginx as a reverse proxy, a JDK HttpServer with a thread
 // pool, and a node hop instrumented with the OpenTelemetry JS SDK) come out as one trace each, with
-// every parent link right, no duplicate and no colliding span id. The same runs and judgement as
+// every parent link right, no duplicate and no colliding span id; through a Python asyncio loop
+// and a Go server, whose links are inferred, most do. The same runs and judgement as
 // bench/whole-traces (bench/support/whole-traces-run.ts, trace-check.ts), with fewer requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,13 +10,22 @@ import { SCENARIOS, WholeTracesBench, enableBpfStats } from '../../bench/support
 import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
 
 const REQUESTS = 40;
-/** Scenario name → the tool it needs beyond python3 and node. */
-const CASES: Array<[scenario: string, tool?: string, hint?: string]> = [
-  ['chain c=1'],
-  ['chain c=8'],
-  ['nginx no header', '/usr/sbin/nginx', 'apt-get install nginx-light'],
-  ['java hop', 'java', 'apt-get install default-jdk-headless'],
-  ['sdk middle hop'],
+interface Case {
+  scenario: string;
+  /** Whole traces required: all of them where links are exact or the inference is reliable. */
+  minWhole: number;
+  tool?: string;
+  hint?: string;
+}
+const CASES: Case[] = [
+  { scenario: 'chain c=1', minWhole: REQUESTS },
+  { scenario: 'chain c=8', minWhole: REQUESTS },
+  { scenario: 'nginx no header', minWhole: REQUESTS, tool: '/usr/sbin/nginx', hint: 'apt-get install nginx-light' },
+  { scenario: 'java hop', minWhole: REQUESTS, tool: 'java', hint: 'apt-get install default-jdk-headless' },
+  { scenario: 'sdk middle hop', minWhole: REQUESTS },
+  // Inferred links (README: 96% and 97–100% of 200 requests): a floor well below the measured share.
+  { scenario: 'asyncio hop', minWhole: Math.ceil(REQUESTS * 0.8) },
+  { scenario: 'go hop', minWhole: Math.ceil(REQUESTS * 0.8), tool: 'go', hint: 'apt-get install golang-go' },
 ];
 
 describe('whole traces through chains of services on one host', { skip: bpfUnavailableReason() !== undefined && process.env.SONDE_REQUIRE_BPF !== '1' }, () => {
@@ -30,19 +40,21 @@ describe('whole traces through chains of services on one host', { skip: bpfUnava
     await bench.tearDown();
   });
 
-  for (const [name, tool, hint] of CASES) {
-    it(`${name}: every request one trace, parents right, no duplicate span`, { timeout: 120_000 }, async (t) => {
+  for (const { scenario: name, minWhole, tool, hint } of CASES) {
+    const what = minWhole === REQUESTS ? 'every request one trace, parents right' : `at least ${minWhole} of ${REQUESTS} requests one trace (inferred links)`;
+    it(`${name}: ${what}, no duplicate span`, { timeout: 180_000 }, async (t) => {
       if (!bpfOrSkip(t) || (tool && !toolOrSkip(t, tool, hint))) return;
       const row = await bench.run(SCENARIOS.find((s) => s.name === name)!);
       assert.ok(row.check, `not run: ${row.notRun}`);
       const c = row.check;
       const why = `${JSON.stringify(row.commonProblems)} ${row.notes.join('; ')}`;
       assert.equal(row.load?.failed, 0, `requests failed: ${row.load?.errors.join('; ')}`);
-      assert.equal(c.wholeTraces, REQUESTS, `whole traces ${c.wholeTraces} of ${REQUESTS}: ${why}`);
-      assert.equal(c.orphanFragments, 0, why);
+      assert.ok(c.wholeTraces >= minWhole, `whole traces ${c.wholeTraces} of ${REQUESTS}, at least ${minWhole} expected: ${why}`);
+      if (minWhole === REQUESTS) assert.equal(c.orphanFragments, 0, why);
+      assert.equal(c.missingHops, 0, `every hop is captured, linked or not: ${why}`);
       assert.equal(c.duplicateSpans, 0, `duplicate span ids (warm-up included): ${why}`);
       assert.equal(c.spanIdCollisions, 0, why);
-      assert.ok(row.notes.some((n) => n.includes(': 5 of 5 whole')), `the warm-up requests, before any SDK export, are whole too: ${why}`);
+      if (minWhole === REQUESTS) assert.ok(row.notes.some((n) => n.includes(': 5 of 5 whole')), `the warm-up requests, before any SDK export, are whole too: ${why}`);
     });
   }
 });
