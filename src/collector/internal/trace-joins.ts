@@ -11,8 +11,6 @@ const MAX_JOINS = 65_536;
 
 export class TraceJoins {
   private readonly joins = new Map<string, TraceJoin>();
-  /** Spans re-identified so far (self-metric). */
-  rewritten = 0;
 
   add(join: TraceJoin): void {
     if (this.joins.size >= MAX_JOINS) this.joins.delete(this.joins.keys().next().value!);
@@ -29,7 +27,6 @@ export class TraceJoins {
           if (!join) continue;
           span.traceId = join.traceId;
           if (span.parentSpanId === '' && join.parentSpanId !== '') span.parentSpanId = join.parentSpanId;
-          this.rewritten++;
         }
       }
     }
