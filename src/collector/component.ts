@@ -3,8 +3,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConsumeContext, Consumer } from './consumer.js';
-import type { TraceJoins } from './internal/trace-joins.js';
-import type { Signal, SignalData } from './pdata/model.js';
+import type { TraceJoin } from '../telemetry/trace-linker.js';
+import type { Signal, SignalData, Traces } from './pdata/model.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'connector' | 'extension';
 
@@ -19,7 +19,14 @@ export interface Host {
   /** Looks up a started extension by id (e.g. `file_storage/x`), or undefined. */
   getExtension(id: string): unknown;
   /** SDK traces that continue captured ones: the `ebpf` receiver adds them, receivers of SDK spans apply them. */
-  traceJoins: TraceJoins;
+  traceJoins: TraceJoinRegistry;
+}
+
+/** SDK traces joined to captured ones (implemented by internal/trace-joins.ts, one per service). */
+export interface TraceJoinRegistry {
+  add(join: TraceJoin): void;
+  /** Moves the spans of joined SDK traces into the captured trace, in place. */
+  rewrite(td: Traces): void;
 }
 
 export interface Lifecycle {

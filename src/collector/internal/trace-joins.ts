@@ -4,12 +4,13 @@
 // they enter the pipeline, so the request is one trace: caller (captured) → SDK spans → callee.
 // Shared through the Host because the two receivers never import each other. Bounded: the oldest
 // joins are forgotten first (an SDK exports its spans seconds after the join is learnt).
+import type { TraceJoinRegistry } from '../component.js';
 import type { Traces } from '../pdata/model.js';
 import type { TraceJoin } from '../../telemetry/trace-linker.js';
 
 const MAX_JOINS = 65_536;
 
-export class TraceJoins {
+export class TraceJoins implements TraceJoinRegistry {
   private readonly joins = new Map<string, TraceJoin>();
 
   add(join: TraceJoin): void {
