@@ -146,8 +146,10 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p)
 
 /* Per thread: the TCP sockets it read from last (see sonde.h), in the slot tid % SONDE_THREAD_SLOTS.
  * An array: its lookups compile to an address computation, where a hash (or task storage) lookup
- * cost this hook more than the rest of its work (measured: about 280 → 170 ns per run, of which 117 ns is the invocation itself). Threads whose
- * ids collide on a slot take it over; the owner's tid in the slot keeps the other from reading it. */
+ * cost this hook more than the rest of its work (measured about 280 → 170 ns per run, 117 ns of it
+ * the invocation itself). Threads whose ids collide on a slot take it over; the owner's tid in the
+ * slot keeps the other from reading it. A thread id reused by a new thread inherits the old list
+ * until its first read (its sockets are checked against live connections in user space). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SONDE_THREAD_SLOTS);
@@ -911,7 +913,8 @@ int sonde_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* Runs in the reading thread whenever TCP copies received data to it (tcp_recvmsg calls
  * tcp_rcv_space_adjust after each copied chunk: read, recv*, readv; not a syscall tracepoint, so
- * tasks stay on the fast syscall path). Keeps, per thread, the last distinct TCP sockets it read
+ * tasks stay on the fast syscall path; splice and in-kernel readers such as kTLS also call it, in
+ * whatever task runs them: rare, and that task's list is corrected by its next own read). Keeps, per thread, the last distinct TCP sockets it read
  * from: a request it sends next is a call made while serving the newest of them that is a server
  * connection (or, through the agent, a chain of calls leading to one).
  * A raw tracepoint on a TCP-only event: the program gets the socket without a trace record being
