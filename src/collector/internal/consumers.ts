@@ -12,11 +12,21 @@ export function asConsumer<S extends Signal>(signal: S, consume: ConsumeOf<S>): 
   return { [CONSUME_METHOD[signal]]: consume } as unknown as Consumer<S>;
 }
 
-/** The consume function of a per-signal consumer object (bound). */
+/**
+ * The consume function of a per-signal consumer object (bound). A component that throws instead of
+ * rejecting (an encoder overflowing its stack, a bug) refuses the data the same way: the caller
+ * always gets a promise, so nothing throws out of a caller's timer or callback into the process.
+ */
 export function consumeOf<S extends Signal>(signal: S, c: Consumer<S>): ConsumeOf<S> {
   const fn = (c as unknown as Record<string, ConsumeOf<S>>)[CONSUME_METHOD[signal]];
   if (typeof fn !== 'function') throw new Error(`component does not implement ${CONSUME_METHOD[signal]}`);
-  return fn.bind(c);
+  return (data, ctx) => {
+    try {
+      return fn.call(c, data, ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
 }
 
 /** Builds a ConsumerComponent from a consume function and a lifecycle. */

@@ -97,8 +97,20 @@ function messageEnd(r: Reader): number {
   return end;
 }
 
+/**
+ * Deepest nesting of array and kvlist values accepted (the top value is level 1). Real attributes
+ * nest a few levels; a request nesting thousands would overflow the stack of whatever walks it
+ * later (an exporter's encoder, JSON.stringify), so it is refused here, with the reason.
+ */
+export const MAX_VALUE_DEPTH = 100;
+
+function tooDeep(): RangeError {
+  return new RangeError(`an attribute value nests arrays or kvlists deeper than ${MAX_VALUE_DEPTH} levels`);
+}
+
 // KeyValue and AnyValue are most of every request: read them without callbacks.
-function anyValue(r: Reader): AnyValue {
+function anyValue(r: Reader, depth: number): AnyValue {
+  if (depth > MAX_VALUE_DEPTH) throw tooDeep();
   const end = messageEnd(r);
   let v: AnyValue = null;
   while (r.pos < end) {
@@ -113,7 +125,7 @@ function anyValue(r: Reader): AnyValue {
         const e = messageEnd(r);
         while (r.pos < e) {
           const t = r.uint32();
-          if (t >>> 3 === 1) arr.push(anyValue(r)); else r.skipType(t & 7);
+          if (t >>> 3 === 1) arr.push(anyValue(r, depth + 1)); else r.skipType(t & 7);
         }
         v = arr;
         break;
@@ -123,7 +135,7 @@ function anyValue(r: Reader): AnyValue {
         const e = messageEnd(r);
         while (r.pos < e) {
           const t = r.uint32();
-          if (t >>> 3 === 1) keyValue(r, kv); else r.skipType(t & 7);
+          if (t >>> 3 === 1) keyValue(r, kv, depth + 1); else r.skipType(t & 7);
         }
         v = { kvlist: kv };
         break;
@@ -135,7 +147,7 @@ function anyValue(r: Reader): AnyValue {
   return v;
 }
 
-function keyValue(r: Reader, into: Attributes): void {
+function keyValue(r: Reader, into: Attributes, depth = 1): void {
   const end = messageEnd(r);
   let key = '';
   let value: AnyValue = null;
@@ -143,7 +155,7 @@ function keyValue(r: Reader, into: Attributes): void {
     const k = r.uint32();
     const tag = k >>> 3;
     if (tag === 1) key = r.string();
-    else if (tag === 2) value = anyValue(r);
+    else if (tag === 2) value = anyValue(r, depth);
     else r.skipType(k & 7);
   }
   into[key] = value;
@@ -418,7 +430,7 @@ function logRecord(r: Reader): LogRecord {
       case 11: l.observedTimeUnixNano = fixed64Big(r); return true;
       case 2: l.severityNumber = r.int32(); return true;
       case 3: l.severityText = r.string(); return true;
-      case 5: l.body = anyValue(r); return true;
+      case 5: l.body = anyValue(r, 1); return true;
       case 6: keyValue(r, l.attributes); return true;
       case 7: l.droppedAttributesCount = r.uint32(); return true;
       case 8: l.flags = r.fixed32(); return true;

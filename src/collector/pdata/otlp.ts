@@ -10,7 +10,7 @@ import type {
   AnyValue, Attributes, Exemplar, ExponentialHistogramBuckets, InstrumentationScope, LogRecord, Metric,
   MetricData, NumberDataPoint, Resource, Signal, SignalData, Span,
 } from './model.js';
-import { decodeProtoRequest, encodeProtoRequest, encodeProtoRequestAsync } from './otlp-proto.js';
+import { decodeProtoRequest, encodeProtoRequest, encodeProtoRequestAsync, MAX_VALUE_DEPTH } from './otlp-proto.js';
 import { SIGNAL_LAYOUT } from './util.js';
 import { otlpRoot } from './proto/load.js';
 
@@ -131,8 +131,9 @@ const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
 // ── structure readers ───────────────────────────────────────────────────────────────────────────
 type Raw = any;
 
-function readAnyValue(v: Raw): AnyValue {
+function readAnyValue(v: Raw, depth = 1): AnyValue {
   if (v === undefined || v === null) return null;
+  if (depth > MAX_VALUE_DEPTH) throw new OtlpDecodeError(`an attribute value nests arrays or kvlists deeper than ${MAX_VALUE_DEPTH} levels`);
   if (own(v, 'stringValue')) return readString(v.stringValue, 'stringValue');
   if (own(v, 'boolValue')) return Boolean(v.boolValue);
   if (own(v, 'intValue')) return readI64(v.intValue, 'intValue');
@@ -142,18 +143,18 @@ function readAnyValue(v: Raw): AnyValue {
     // for integral doubles, which is also how the OpenTelemetry JS SDK treats them.
     return d;
   }
-  if (own(v, 'arrayValue')) return asList(v.arrayValue?.values, 'arrayValue.values').map(readAnyValue);
-  if (own(v, 'kvlistValue')) return { kvlist: readAttributes(v.kvlistValue?.values) };
+  if (own(v, 'arrayValue')) return asList(v.arrayValue?.values, 'arrayValue.values').map((x) => readAnyValue(x, depth + 1));
+  if (own(v, 'kvlistValue')) return { kvlist: readAttributes(v.kvlistValue?.values, depth + 1) };
   if (own(v, 'bytesValue')) return readBytes(v.bytesValue, 'bytesValue');
   return null;
 }
 
-function readAttributes(list: unknown): Attributes {
+function readAttributes(list: unknown, depth = 1): Attributes {
   const out: Attributes = {};
   if (list === undefined || list === null) return out;
   for (const kv of asList(list, 'attributes')) {
     if (!kv || typeof kv !== 'object') throw new OtlpDecodeError('attributes: each entry must be an object with key and value');
-    out[readString(kv.key, 'attribute key')] = readAnyValue(kv.value);
+    out[readString(kv.key, 'attribute key')] = readAnyValue(kv.value, depth);
   }
   return out;
 }
