@@ -8,8 +8,9 @@
 // - CLIENT request: its in-process parent (the request the process was serving when it sent this
 //   one, told by the capture layer) gives the trace and the parent, and the span gets a new id.
 //   With a `traceparent` in the request:
-//   - the same span id the parent received: the process forwards its caller's header without
-//     tracing (a proxy such as nginx): the parent still gives the context, and the span a new id;
+//   - the span id a request received (the in-process parent's, else any held one's): the process
+//     forwards its caller's header without tracing (a proxy such as nginx): that request is the
+//     parent (even where the in-process parent was inferred wrongly), and the span a new id;
 //   - another one, while the process serves a request: the process traces itself (an SDK made the
 //     header). Its captured spans are left to its SDK (they would be duplicates), and when the
 //     SDK started a new trace (the caller sent no header) that trace is joined to the caller's
@@ -64,6 +65,12 @@ const keyOf = (r: RequestRef) => key(r.connectionId, r.sequence);
 
 export class TraceLinker {
   private readonly contexts = new Map<number, DecidedContext>();
+  /**
+   * Server requests that came with a traceparent, by its span id: a call forwarding that header
+   * names its request. Not checked against the pid: a server's pid may be its listener's owner
+   * (nginx's master) while its calls carry the worker's.
+   */
+  private readonly incoming = new Map<string, number>();
   private readonly joins = new Map<string, TraceJoin>();
   readonly stats: TraceLinkerStats = { forwardedTraceparents: 0, linkedByConnection: 0, linkedInProcess: 0, linkedInProcessInferred: 0, traceJoins: 0 };
 
@@ -79,23 +86,28 @@ export class TraceLinker {
     const headers = s.start.headers;
     let decided: DecidedContext;
     let selfTraced = false;
+    const k = key(s.origin.connectionId, s.start.sequence);
     if (s.origin.role === 'server') {
       decided = this.serverContext(headers, s.peer);
+      if (decided.incomingSpanId !== '') this.index(decided.incomingSpanId, k);
     } else {
-      const parent = s.parent ? this.contexts.get(keyOf(s.parent)) : undefined;
       const own = this.fromHeaders(headers, 'client');
-      if (!parent || !s.parent) decided = own;
-      else if (!own.propagated) decided = this.childOf(parent, s.parent);
-      else if (parent.incomingSpanId !== '' && parent.incomingSpanId === own.spanId) {
+      const parent = s.parent ? this.contexts.get(keyOf(s.parent)) : undefined;
+      // A forwarded header names the request it came with, even where the in-process parent is only inferred.
+      const forwardedFrom = !own.propagated ? undefined
+        : parent && parent.incomingSpanId === own.spanId ? parent : this.contexts.get(this.incoming.get(own.spanId) ?? -1);
+      if (forwardedFrom) {
         this.stats.forwardedTraceparents++;
-        decided = this.childOf(parent, s.parent);
-      } else {
+        decided = this.childOf(forwardedFrom, { inferred: forwardedFrom === parent && s.parent!.inferred });
+      } else if (!parent || !s.parent) decided = own;
+      else if (!own.propagated) decided = this.childOf(parent, s.parent);
+      else {
         selfTraced = true;
         if (own.traceId !== parent.traceId && !this.joins.has(own.traceId)) this.join({ sdkTraceId: own.traceId, traceId: parent.traceId, parentSpanId: parent.parentSpanId });
         decided = this.fromHeaders(headers, 'client');
       }
     }
-    this.hold(key(s.origin.connectionId, s.start.sequence), decided);
+    this.hold(k, decided);
     return selfTraced;
   }
 
@@ -104,7 +116,9 @@ export class TraceLinker {
     if (connectionId === undefined || sequence === undefined) return undefined;
     const k = key(connectionId, sequence);
     const decided = this.contexts.get(k);
-    if (decided) this.contexts.delete(k);
+    if (!decided) return undefined;
+    this.contexts.delete(k);
+    if (decided.incomingSpanId !== '' && this.incoming.get(decided.incomingSpanId) === k) this.incoming.delete(decided.incomingSpanId);
     return decided;
   }
 
@@ -133,8 +147,13 @@ export class TraceLinker {
     return own;
   }
 
+  private index(spanId: string, k: number): void {
+    if (this.incoming.size >= this.maxContexts) this.incoming.delete(this.incoming.keys().next().value!);
+    this.incoming.set(spanId, k);
+  }
+
   /** A new span in the parent's trace, under it. */
-  private childOf(parent: DecidedContext, how: InProcessParent): DecidedContext {
+  private childOf(parent: DecidedContext, how: Pick<InProcessParent, 'inferred'>): DecidedContext {
     this.stats[how.inferred ? 'linkedInProcessInferred' : 'linkedInProcess']++;
     return {
       traceId: parent.traceId, spanId: this.spans.newSpanId(), parentSpanId: parent.spanId, traceState: parent.traceState,

@@ -75,6 +75,20 @@ describe('TraceLinker', () => {
     assert.deepEqual([behind.traceId, behind.parentSpanId, behind.incomingSpanId], [TRACE, upstream.spanId, CALLER]);
   });
 
+  it('a forwarded header names its request even when the in-process parent was inferred wrongly', () => {
+    const l = linker();
+    const OTHER = 'c7ad6b7169203332';
+    l.start(started('server', 1, tp(TRACE, CALLER)));
+    l.start(started('server', 2, tp(TRACE, OTHER)));
+    // An event loop's call forwarding request 1's header, inferred (wrongly) to serve request 2.
+    const selfTraced = l.start(started('client', 3, tp(TRACE, CALLER), { parent: { connectionId: 2, sequence: 1, inferred: true } }));
+    assert.equal(selfTraced, false, 'forwarding is not tracing');
+    const one = l.end(1, 1)!;
+    const call = l.end(3, 1)!;
+    assert.equal(call.parentSpanId, one.spanId);
+    assert.equal(call.inferred, false);
+  });
+
   it('a process that makes its own traceparent while serving traces itself: its SDK trace is joined to the caller\'s', () => {
     const joins: TraceJoin[] = [];
     const l = linker((j) => joins.push(j));
