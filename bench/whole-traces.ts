@@ -11,6 +11,7 @@
 //   java hop         load → a (python) → j (JDK HttpServer, pool of 8) → c (python), concurrency 8
 //   go hop           load → a (python) → g (Go net/http) → c (python), concurrency 8
 //   asyncio hop      load → a (python) → s (Python asyncio event loop, stdlib streams) → c (python), concurrency 8
+//   grpc call        load → a (python threads, calling gRPC through python3-grpcio) → g (grpcio server), concurrency 8
 //   sdk middle hop   load → a (python) → b (node keep-alive with the OpenTelemetry JS SDK, exporting
 //                    to the agent's otlp receiver) → c (python), concurrency 8; b's spans are the SDK's
 //

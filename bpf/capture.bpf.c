@@ -655,7 +655,8 @@ static __always_inline void h2_walk(struct __sk_buff *skb, struct pkt *p, __u8 d
 	if (!w)
 		return;
 	struct sonde_payload_event *e = (void *)w->rec;
-	fill_meta(skb, dir, e, 0);
+	/* Egress HTTP/2 records from a task carry its reads too: one may hold a call's HEADERS frame. */
+	fill_meta(skb, dir, e, dir == SONDE_DIR_EGRESS);
 	e->flags |= SONDE_F_H2_FRAMED;
 	e->tail_len = 0;
 	__s64 L = p->len;

@@ -94,9 +94,9 @@ struct sonde_payload_event {
 	__u8 tail[SONDE_TAIL_BYTES];
 	__u32 extents;   /* SONDE_F_H2_FRAMED: entries of the extent table after head[] (else 0) */
 	__u32 _pad;
-	/* Egress packets that start an HTTP/1 request on a task-owned socket: the TCP sockets the
-	 * sending thread read from last, newest first (0: none). The agent finds in them the request
-	 * the thread is serving (in-process parent of the call). */
+	/* Egress packets that start an HTTP/1 request, and egress HTTP/2 framed records, on a
+	 * task-owned socket: the TCP sockets the sending thread read from last, newest first (0: none).
+	 * The agent finds in them the request the thread is serving (in-process parent of the call). */
 	__u64 ctx_sk[SONDE_CTX_SOCKS];
 	__u8 head[];
 };

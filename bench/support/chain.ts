@@ -4,7 +4,7 @@
 // of its own (the agent never reports its own process, and the driver's CLIENT spans are the first
 // hop of every chain). Every process is registered with a ChildProcesses so that the bench stops it
 // on every way out.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -31,7 +31,7 @@ const LOAD_TIMEOUT_MS = 300_000;
  *   go        bench/fixtures/chain/go_server.go (net/http), built once by ChainTools
  *   nginx     nginx as a reverse proxy to its downstream (config from nginxConfig)
  */
-export type AppKind = 'py' | 'py-asyncio' | 'node' | 'node-sdk' | 'java' | 'go' | 'nginx';
+export type AppKind = 'py' | 'py-asyncio' | 'py-grpc-http' | 'py-grpc-server' | 'node' | 'node-sdk' | 'java' | 'go' | 'nginx';
 
 export interface AppSpec {
   kind: AppKind;
@@ -126,11 +126,20 @@ export class ChainTools {
   missing(kind: AppKind): string | undefined {
     switch (kind) {
       case 'py': case 'py-asyncio': return this.python ? undefined : 'python3 (apt-get install python3)';
+      case 'py-grpc-http': case 'py-grpc-server': return this.pythonGrpc() ? undefined : 'python3-grpcio (apt-get install python3-grpcio)';
       case 'node': case 'node-sdk': return undefined;
       case 'java': return this.java ? undefined : 'java (apt-get install default-jdk-headless)';
       case 'go': return this.go ? undefined : 'go (apt-get install golang-go)';
       case 'nginx': return existsSync(NGINX) ? undefined : `${NGINX} (apt-get install nginx-light)`;
     }
+  }
+
+  private grpcImport?: boolean;
+
+  /** Whether the python3 the fixtures run can import grpc (checked once). */
+  private pythonGrpc(): boolean {
+    this.grpcImport ??= this.python !== undefined && spawnSync(this.python, ['-c', 'import grpc'], { stdio: 'ignore' }).status === 0;
+    return this.grpcImport;
   }
 
   /** go_server.go compiled into the work directory (standard library only, so no module set-up). */
@@ -173,6 +182,11 @@ export class ChainTools {
     switch (spec.kind) {
       case 'py': [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_threaded.py'), '0', ...downstream]]; break;
       case 'py-asyncio': [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_asyncio.py'), '0', ...downstream]]; break;
+      case 'py-grpc-server': [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_grpc.py'), 'server', '0']]; break;
+      case 'py-grpc-http':
+        if (downstreamPort === undefined) throw new Error(`${name}: needs a gRPC downstream`);
+        [command, args] = [this.python!, [join(CHAIN_FIXTURES, 'py_grpc.py'), 'http', '0', String(downstreamPort)]];
+        break;
       case 'node': [command, args] = [process.execPath, [join(CHAIN_FIXTURES, 'node_keepalive.cjs'), '0', ...downstream]]; break;
       case 'node-sdk':
         if (!otlpEndpoint) throw new Error(`${name}: needs the OTLP endpoint to export to`);

@@ -44,6 +44,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'java hop', apps: [py('a'), { kind: 'java', service: 'j' }, py('c')], concurrency: 8 },
   { name: 'go hop', apps: [py('a'), { kind: 'go', service: 'g' }, py('c')], concurrency: 8 },
   { name: 'asyncio hop', apps: [py('a'), { kind: 'py-asyncio', service: 's' }, py('c')], concurrency: 8 },
+  { name: 'grpc call', apps: [{ kind: 'py-grpc-http', service: 'a' }, { kind: 'py-grpc-server', service: 'g' }], concurrency: 8 },
   { name: 'sdk middle hop', apps: [py('a'), { kind: 'node-sdk', service: 'b' }, py('c')], concurrency: 8 },
 ];
 
@@ -100,9 +101,13 @@ export function enableBpfStats(): () => void {
   return () => writeFileSync(BPF_STATS, was);
 }
 
-/** The request path of a span: url.path, else the old http.target, else the path of url.full / http.url (SDK client spans). */
+/**
+ * The request path of a span: url.path, else the old http.target, else the path of url.full /
+ * http.url (SDK client spans); gRPC spans of the chain's `/chain.Svc/R<id>` calls map to /r/<id>.
+ */
 function pathOf(span: Span): string | undefined {
   const a = span.attributes;
+  if (typeof a['rpc.method'] === 'string' && a['rpc.service'] === 'chain.Svc' && a['rpc.method'].startsWith('R')) return `/r/${a['rpc.method'].slice(1)}`;
   if (typeof a['url.path'] === 'string') return a['url.path'];
   if (typeof a['http.target'] === 'string') return a['http.target'].split('?')[0];
   const full = a['url.full'] ?? a['http.url'];

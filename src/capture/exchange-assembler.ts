@@ -72,7 +72,7 @@ export interface ExchangeAssemblerStats {
     exact: number;
     /** Sent by a process's main thread (event loops): inferred. */
     inferred: number;
-    /** No thread context: sent from softirq, by a thread that read no TCP socket, or over HTTP/2 (framed in the kernel). */
+    /** No thread context: sent from softirq, or by a thread that read no TCP socket. */
     noContext: number;
     /** The sending thread's recent reads lead to no request being served (a process that only calls out, or reads from untracked sockets). */
     notServing: number;
@@ -407,7 +407,8 @@ export class ExchangeAssembler {
       } else {
         t.peerKey ??= `${endpoint(origin.remoteAddress, origin.remotePort)}>${endpoint(origin.localAddress, origin.localPort)}`;
         const peer = this.clientsByEndpoints.get(t.peerKey);
-        if (peer?.lastStart) assembled.peer = { connectionId: peer.id, sequence: peer.lastStart.sequence };
+        // HTTP/2 streams are numbered alike at both ends; an HTTP/1 server request answers the client's latest.
+        if (peer?.lastStart) assembled.peer = { connectionId: peer.id, sequence: t.phase === 'http2' ? start.sequence : peer.lastStart.sequence };
       }
       this.starts.push(assembled);
     }
@@ -427,14 +428,26 @@ export class ExchangeAssembler {
    * loops open the connection while serving, but may send on it only after other reads.
    */
   private inProcessParent(t: Tracked, start: RequestStart): InProcessParent | undefined {
-    const ctx = (start.sequence === 1 ? t.conn.connectContext : undefined) ?? t.sends?.find((s) => s.tsNs === start.startNs);
-    if (!ctx) {
+    const connected = start.sequence === 1 ? t.conn.connectContext : undefined;
+    const sent = t.sends?.find((s) => s.tsNs === start.startNs);
+    if (!connected && !sent) {
       this.stats.parents.noContext++;
       return undefined;
     }
+    // An HTTP/2 connection carries the calls of many threads at once, and a gRPC library may write
+    // one thread's call from another: links of HTTP/2 calls are inferred.
+    const shared = t.phase === 'http2';
+    const parent = (connected && this.parentFrom(connected, shared)) ?? (sent && this.parentFrom(sent, shared));
+    if (!parent) this.stats.parents.notServing++;
+    else this.stats.parents[parent.inferred ? 'inferred' : 'exact']++;
+    return parent;
+  }
+
+  /** The request a thread was serving, from what it had read (see inProcessParent). */
+  private parentFrom(ctx: ThreadContext, shared: boolean): InProcessParent | undefined {
     // Exact only where a thread serves one request at a time: not an event loop's main thread, not Go.
     const runtime = this.runtimes.of(ctx.pid);
-    const inferred = ctx.tid === ctx.pid || runtime === 'go';
+    const inferred = shared || ctx.tid === ctx.pid || runtime === 'go';
     if (inferred && runtime === 'python') {
       // An asyncio loop reads several requests in one turn and runs their handlers after, in the
       // order read: the call belongs to the oldest request read that is still served and has
@@ -447,7 +460,6 @@ export class ExchangeAssembler {
       }
       if (oldest) {
         oldest.lastStart!.called = true;
-        this.stats.parents.inferred++;
         return { connectionId: oldest.id, sequence: oldest.lastStart!.sequence, inferred };
       }
     }
@@ -459,13 +471,9 @@ export class ExchangeAssembler {
       if (this.origin(read)?.role === 'server') {
         parent = { connectionId: read.id, sequence: read.lastStart.sequence, inferred };
         read.lastStart.called = true;
-      }
-      else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || inferred };
-      if (!parent) continue;
-      this.stats.parents[parent.inferred ? 'inferred' : 'exact']++;
-      return parent;
+      } else if (read.lastStart.parent) parent = { ...read.lastStart.parent, inferred: read.lastStart.parent.inferred || inferred };
+      if (parent) return parent;
     }
-    this.stats.parents.notServing++;
     return undefined;
   }
 

@@ -1,8 +1,8 @@
 // Whole traces with no code change: requests through chains of real services on this host (python
 // threads, node keep-alive event loop, nginx as a reverse proxy, a JDK HttpServer with a thread
 // pool, and a node hop instrumented with the OpenTelemetry JS SDK) come out as one trace each, with
-// every parent link right, no duplicate and no colliding span id; through a Python asyncio loop
-// and a Go server, whose links are inferred, most do. The same runs and judgement as
+// every parent link right, no duplicate and no colliding span id; through a Python asyncio loop,
+// a Go server and a gRPC call (python3-grpcio), whose links are inferred, most do. The same runs and judgement as
 // bench/whole-traces (bench/support/whole-traces-run.ts, trace-check.ts), with fewer requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,9 +23,10 @@ const CASES: Case[] = [
   { scenario: 'nginx no header', minWhole: REQUESTS, tool: '/usr/sbin/nginx', hint: 'apt-get install nginx-light' },
   { scenario: 'java hop', minWhole: REQUESTS, tool: 'java', hint: 'apt-get install default-jdk-headless' },
   { scenario: 'sdk middle hop', minWhole: REQUESTS },
-  // Inferred links (README: 94–96% and 97–100% of 200 requests): a floor well below the measured share.
+  // Inferred links (README: 94–96%, 97–100% and 99% of 200 requests): a floor well below the measured share.
   { scenario: 'asyncio hop', minWhole: Math.ceil(REQUESTS * 0.8) },
   { scenario: 'go hop', minWhole: Math.ceil(REQUESTS * 0.8), tool: 'go', hint: 'apt-get install golang-go' },
+  { scenario: 'grpc call', minWhole: Math.ceil(REQUESTS * 0.8) },
 ];
 
 describe('whole traces through chains of services on one host', { skip: bpfUnavailableReason() !== undefined && process.env.SONDE_REQUIRE_BPF !== '1' }, () => {

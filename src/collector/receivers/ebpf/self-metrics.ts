@@ -65,7 +65,7 @@ const SPECS: Spec[] = [
   { name: 'sonde_ebpf_http2_undecodable_streams_total', help: 'HTTP/2 streams not reported because their headers were not captured or could not be decoded.', type: 'counter', labels: [], values: (s) => [[{}, s.capture?.undecodableStreams ?? 0]] },
   {
     name: 'sonde_ebpf_in_process_parents_total',
-    help: 'Client requests by how the request their process was serving was found (exact: thread per request; inferred: event loop) or why it was not (no_context: no thread reads known for the send, e.g. HTTP/2 or a send from softirq; not_serving: the thread\'s recent reads lead to no request being served). Unlinked calls keep their own trace and their per-connection links.',
+    help: 'Client requests by how the request their process was serving was found (exact: thread per request; inferred: event loop) or why it was not (no_context: no thread reads known for the send, e.g. a send from softirq; not_serving: the thread\'s recent reads lead to no request being served). Unlinked calls keep their own trace and their per-connection links.',
     type: 'counter', labels: ['result'],
     values: (s) => (s.capture ? Object.entries({ exact: s.capture.parents.exact, inferred: s.capture.parents.inferred, no_context: s.capture.parents.noContext, not_serving: s.capture.parents.notServing }).map(([result, n]) => [{ result }, n]) : []),
   },
