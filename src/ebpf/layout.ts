@@ -199,7 +199,8 @@ const [pFlags, pHeadLen, pTailLen, pDir, pTs, pCookie, pSk, pPid, pTid, pSeq, pL
 
 /** The non-zero entries of a ctx_sk array at `at` (they are filled from the front), or undefined. */
 function contextSocketsAt(view: DataView, at: number): bigint[] | undefined {
-  if (view.getBigUint64(at, true) === 0n) return undefined;
+  // Most records carry none: test the first slot without allocating a BigInt.
+  if (view.getUint32(at, true) === 0 && view.getUint32(at + 4, true) === 0) return undefined;
   const out: bigint[] = [];
   for (let i = 0; i < CONSTANTS.SONDE_CTX_SOCKS; i++) {
     const sk = view.getBigUint64(at + i * 8, true);
