@@ -72,7 +72,7 @@ function runChecks(): Check[] {
     }
     // Optional probes the kernel lacks: capture works, with less.
     for (const m of probes.missing) {
-      checks.push({ check: `probe ${m.section}`, ok: true, detail: `not on this kernel (its tracepoint is missing; Linux ≥ 6.3 has it): without it, no ${m.loses}` });
+      checks.push({ check: `probe ${m.section}`, ok: true, detail: `not on this kernel (no ${m.tracepoint} tracepoint; ${m.since} has it): without it, no ${m.loses}` });
     }
   } catch (err) {
     const e = err as Error;

@@ -75,16 +75,16 @@ export interface AttachedProgram {
 const PROGRAMS = [
   { name: 'sonde_skb_in', section: 'cgroup_skb/ingress', cgroup: true },
   { name: 'sonde_skb_eg', section: 'cgroup_skb/egress', cgroup: true },
-  { name: 'sonde_state', section: 'tracepoint/sock/inet_sock_set_state', cgroup: false },
+  { name: 'sonde_state', section: 'tracepoint/sock/inet_sock_set_state', cgroup: false, tracepoint: 'sock:inet_sock_set_state', since: 'Linux ≥ 4.16' },
   { name: 'sonde_conn4', section: 'cgroup/connect4', cgroup: true },
   { name: 'sonde_conn6', section: 'cgroup/connect6', cgroup: true },
   // Optional: without it calls are not linked to the request their thread serves.
-  { name: 'sonde_recv', section: 'raw_tp/tcp_rcv_space_adjust', cgroup: false, tracepoint: 'tcp/tcp_rcv_space_adjust', optional: 'in-process parent links (calls made while serving a request)' },
-] as const satisfies ReadonlyArray<{ name: string; section: string; cgroup: boolean; tracepoint?: string; optional?: string }>;
+  { name: 'sonde_recv', section: 'raw_tp/tcp_rcv_space_adjust', cgroup: false, tracepoint: 'tcp:tcp_rcv_space_adjust', since: 'Linux ≥ 4.15', optional: 'in-process parent links (calls made while serving a request)' },
+] as const satisfies ReadonlyArray<{ name: string; section: string; cgroup: boolean; tracepoint?: string; since?: string; optional?: string }>;
 
-/** Whether the kernel has a tracepoint (`group/name`). */
+/** Whether the kernel has a tracepoint (`group:name`). */
 function tracepointExists(tracepoint: string): boolean {
-  return existsSync(join(TRACEFS, 'events', tracepoint));
+  return existsSync(join(TRACEFS, 'events', tracepoint.replace(':', '/')));
 }
 
 const LOG_BUF_BYTES = 1 << 20;
@@ -179,8 +179,8 @@ export class CaptureProbes {
   /** Ring-buffer records the agent could not decode (should stay 0). */
   malformedRecords = 0;
   readonly programs: AttachedProgram[] = [];
-  /** Optional programs this kernel cannot run, with what is lost without them. */
-  readonly missing: Array<{ name: string; section: string; loses: string }> = [];
+  /** Optional programs this kernel cannot run: the tracepoint it lacks, since when kernels have it, and what is lost without it. */
+  readonly missing: Array<{ name: string; section: string; tracepoint: string; since: string; loses: string }> = [];
   readonly config: ProbeConfig;
   readonly attachCgroup: string;
 
@@ -248,7 +248,7 @@ export class CaptureProbes {
       // An optional program is left out where the kernel lacks its hook (or an older object lacks it).
       if ('optional' in p && (!prog || !tracepointExists(p.tracepoint))) {
         lib.bpf_program__set_autoload([prog, 0]);
-        this.missing.push({ name: p.name, section: p.section, loses: p.optional });
+        this.missing.push({ name: p.name, section: p.section, tracepoint: p.tracepoint, since: p.since, loses: p.optional });
         continue;
       }
       const buf = Buffer.alloc(LOG_BUF_BYTES);
@@ -297,13 +297,12 @@ export class CaptureProbes {
         const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
         const r = p.cgroup ? lib.bpf_program__attach_cgroup([prog, cgroupFd]) : lib.bpf_program__attach([prog]);
         if (!r.value) {
-          const tracepoint = 'tracepoint' in p ? p.tracepoint : p.section.slice('tracepoint/'.length);
-          const where = p.cgroup ? `cgroup ${this.attachCgroup}` : `tracepoint ${tracepoint}`;
+          const where = 'tracepoint' in p ? `tracepoint ${p.tracepoint}` : `cgroup ${this.attachCgroup}`;
           const remedy = r.errnoCode === 1 || r.errnoCode === 13
             ? PRIVILEGE_REMEDY
-            : p.cgroup
-              ? 'check that the path is a cgroup v2 directory and that the kernel supports BPF links for cgroups (Linux ≥ 5.7)'
-              : `check that tracefs is mounted at /sys/kernel/tracing and the kernel has the ${tracepoint.replace('/', ':')} tracepoint (inet_sock_set_state: Linux ≥ 4.16; tcp_rcv_space_adjust: Linux ≥ 4.15)`;
+            : 'tracepoint' in p
+              ? `check that tracefs is mounted at /sys/kernel/tracing and the kernel has the ${p.tracepoint} tracepoint (${p.since})`
+              : 'check that the path is a cgroup v2 directory and that the kernel supports BPF links for cgroups (Linux ≥ 5.7)';
           throw new BpfError(`attaching ${p.name} (${p.section}) to ${where} failed: ${r.errnoMessage} (errno ${r.errnoCode})`, remedy, { errno: r.errnoCode });
         }
         this.links.push(r.value);

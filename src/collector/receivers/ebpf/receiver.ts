@@ -102,7 +102,7 @@ export class EbpfReceiver implements Lifecycle {
     every(parseDuration(cfg.metrics_interval, 'metrics_interval'), () => this.flushMetrics());
     every(FILTER_REFRESH_MS, () => filter.forget());
     this.logger.info({ capture_bytes: cfg.capture_bytes, ports: cfg.ports, programs: this.probes.programs.map((p) => p.name) }, 'ebpf: capture probes attached');
-    for (const m of this.probes.missing) this.logger.warn({ program: m.name, section: m.section }, `ebpf: this kernel lacks ${m.section.slice('tracepoint/'.length)} (Linux ≥ 6.3): no ${m.loses}`);
+    for (const m of this.probes.missing) this.logger.warn({ program: m.name, section: m.section }, `ebpf: this kernel lacks the ${m.tracepoint} tracepoint (${m.since} has it): no ${m.loses}`);
   }
 
   /** Hands on what the assembler produced: the requests that started first (their trace context is decided then), then the exchanges that ended. */
