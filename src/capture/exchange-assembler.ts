@@ -26,7 +26,6 @@ export interface AssembledExchange {
   origin: ExchangeOrigin;
 }
 
-
 export interface ExchangeAssemblerOptions {
   /** The connection table to apply records to. Default: a new ConnectionTable with its defaults. */
   table?: ConnectionTable;
@@ -126,6 +125,8 @@ const SENDS_KEPT = 4;
 
 // IPv4-mapped IPv6 addresses (dual-stack sockets) name the same endpoint as the IPv4 address.
 const endpoint = (address: string, port: number) => `${address.startsWith('::ffff:') ? address.slice(7) : address}|${port}`;
+/** A connection seen from one end: `from>to`; the other end sees the same connection as `to>from`. */
+const endpointsKey = (fromAddress: string, fromPort: number, toAddress: string, toPort: number) => `${endpoint(fromAddress, fromPort)}>${endpoint(toAddress, toPort)}`;
 
 /** Eviction order is refreshed at most this often per connection: "least recently active" to within 1 s. */
 const REORDER_AFTER_NS = 1_000_000_000n;
@@ -405,7 +406,7 @@ export class ExchangeAssembler {
         if (parent) assembled.parent = parent;
         this.registerClient(t, origin);
       } else {
-        t.peerKey ??= `${endpoint(origin.remoteAddress, origin.remotePort)}>${endpoint(origin.localAddress, origin.localPort)}`;
+        t.peerKey ??= endpointsKey(origin.remoteAddress, origin.remotePort, origin.localAddress, origin.localPort);
         const peer = this.clientsByEndpoints.get(t.peerKey);
         // HTTP/2 streams are numbered alike at both ends; an HTTP/1 server request answers the client's latest.
         if (peer?.lastStart) assembled.peer = { connectionId: peer.id, sequence: t.phase === 'http2' ? start.sequence : peer.lastStart.sequence };
@@ -416,7 +417,7 @@ export class ExchangeAssembler {
 
   private registerClient(t: Tracked, origin: ExchangeOrigin): void {
     if (t.endpointsKey !== undefined) return;
-    t.endpointsKey = `${endpoint(origin.localAddress, origin.localPort)}>${endpoint(origin.remoteAddress, origin.remotePort)}`;
+    t.endpointsKey = endpointsKey(origin.localAddress, origin.localPort, origin.remoteAddress, origin.remotePort);
     this.clientsByEndpoints.set(t.endpointsKey, t);
   }
 
@@ -454,8 +455,7 @@ export class ExchangeAssembler {
       // made no call yet (newest first in the list, so the last match wins).
       let oldest: Tracked | undefined;
       for (const sk of ctx.sockets) {
-        const conn = this.table.get(0n, sk);
-        const read = conn ? this.tracked.get(conn.cookie) : undefined;
+        const read = this.trackedBySocket(sk);
         if (read?.lastStart && !read.lastStart.called && !read.lastStart.ended && this.origin(read)?.role === 'server') oldest = read;
       }
       if (oldest) {
@@ -464,8 +464,7 @@ export class ExchangeAssembler {
       }
     }
     for (const sk of ctx.sockets) {
-      const conn = this.table.get(0n, sk);
-      const read = conn ? this.tracked.get(conn.cookie) : undefined;
+      const read = this.trackedBySocket(sk);
       if (!read?.lastStart) continue;
       let parent: InProcessParent | undefined;
       if (this.origin(read)?.role === 'server') {
@@ -475,6 +474,12 @@ export class ExchangeAssembler {
       if (parent) return parent;
     }
     return undefined;
+  }
+
+  /** The tracked connection of a live kernel socket address (one a thread read from). */
+  private trackedBySocket(sk: bigint): Tracked | undefined {
+    const conn = this.table.get(0n, sk);
+    return conn ? this.tracked.get(conn.cookie) : undefined;
   }
 
   private emit(t: Tracked, exchanges: Exchange[]): void {
