@@ -186,7 +186,8 @@ export class WholeTracesBench {
     return hops.filter((h) => !seen.has(`${h.service} ${h.kind}`));
   }
 
-  async run(s: Scenario): Promise<Row> {
+  /** Runs one scenario with `requests` measured requests (default: the bench's). */
+  async run(s: Scenario, requests = this.requests): Promise<Row> {
     const row: Row = { scenario: s.name, concurrency: s.concurrency, notes: [] };
     const missing = [...new Set(s.apps.map((a) => this.tools.missing(a.kind)).filter((m) => m !== undefined))];
     if (missing.length) return { ...row, notRun: `missing ${missing.join(', ')}` };
@@ -211,22 +212,22 @@ export class WholeTracesBench {
       await this.sink.waitForIdle(SETTLE_IDLE_MS, SETTLE_MAX_MS);
 
       const before = probeRunTimes();
-      row.load = await this.tools.load(apps[0]!.port, this.requests, s.concurrency, '', LOAD_SERVICE);
+      row.load = await this.tools.load(apps[0]!.port, requests, s.concurrency, '', LOAD_SERVICE);
       const after = probeRunTimes();
       row.kernelByProgram = {};
       for (const [name, t] of after) {
         const b = before.get(name) ?? { ns: 0n, runs: 0n };
-        row.kernelByProgram[name] = { nsPerRequest: Math.round(Number(t.ns - b.ns) / this.requests), runsPerRequest: Number((Number(t.runs - b.runs) / this.requests).toFixed(2)) };
+        row.kernelByProgram[name] = { nsPerRequest: Math.round(Number(t.ns - b.ns) / requests), runsPerRequest: Number((Number(t.runs - b.runs) / requests).toFixed(2)) };
       }
       row.kernelNsPerRequest = Object.values(row.kernelByProgram).reduce((sum, p) => sum + p.nsPerRequest, 0);
-      if (row.load.failed) row.notes.push(`load: ${row.load.failed} of ${this.requests} requests failed (${row.load.errors[0]})`);
+      if (row.load.failed) row.notes.push(`load: ${row.load.failed} of ${requests} requests failed (${row.load.errors[0]})`);
       await this.sink.waitForIdle(SETTLE_IDLE_MS, SETTLE_MAX_MS);
       // A graceful stop flushes whatever the agent still holds; its exports are done when it has exited.
       await this.children.stop(agent, 10_000);
       await Promise.all(apps.map((a) => this.children.stop(a.child)));
 
       const received = this.sink.spans();
-      const ids = Array.from({ length: this.requests }, (_, i) => String(i));
+      const ids = Array.from({ length: requests }, (_, i) => String(i));
       const spans = received.map(toCheckSpan);
       const { verdicts, ...check } = checkTraces(spans, hops, ids);
       const warmup = checkTraces(spans, hops, Array.from({ length: WARMUP_REQUESTS }, (_, i) => `${WARMUP_PREFIX}${i}`));

@@ -12,6 +12,8 @@ import { bpfOrSkip, bpfUnavailableReason, toolOrSkip } from '../helpers/env.js';
 const REQUESTS = 40;
 interface Case {
   scenario: string;
+  /** Requests sent (default REQUESTS). */
+  requests?: number;
   /** Whole traces required: all of them where links are exact or the inference is reliable. */
   minWhole: number;
   tool?: string;
@@ -24,7 +26,8 @@ const CASES: Case[] = [
   { scenario: 'java hop', minWhole: REQUESTS, tool: 'java', hint: 'apt-get install default-jdk-headless' },
   { scenario: 'sdk middle hop', minWhole: REQUESTS },
   // Inferred links (README: 90–96%, 97–100% and 97–99% of 200 requests): a floor well below the measured share.
-  { scenario: 'asyncio hop', minWhole: Math.ceil(REQUESTS * 0.8) },
+  // 40 requests gave 77.5–100% in six runs: 200 hold the same floor steadily (90.5–96%).
+  { scenario: 'asyncio hop', requests: 200, minWhole: 160 },
   { scenario: 'go hop', minWhole: Math.ceil(REQUESTS * 0.8), tool: 'go', hint: 'apt-get install golang-go' },
   { scenario: 'grpc call', minWhole: Math.ceil(REQUESTS * 0.8) },
 ];
@@ -41,21 +44,21 @@ describe('whole traces through chains of services on one host', { skip: bpfUnava
     await bench.tearDown();
   });
 
-  for (const { scenario: name, minWhole, tool, hint } of CASES) {
-    const what = minWhole === REQUESTS ? 'every request one trace, parents right' : `at least ${minWhole} of ${REQUESTS} requests one trace (inferred links)`;
+  for (const { scenario: name, requests = REQUESTS, minWhole, tool, hint } of CASES) {
+    const what = minWhole === requests ? 'every request one trace, parents right' : `at least ${minWhole} of ${requests} requests one trace (inferred links)`;
     it(`${name}: ${what}, no duplicate span`, { timeout: 180_000 }, async (t) => {
       if (!bpfOrSkip(t) || (tool && !toolOrSkip(t, tool, hint))) return;
-      const row = await bench.run(SCENARIOS.find((s) => s.name === name)!);
+      const row = await bench.run(SCENARIOS.find((s) => s.name === name)!, requests);
       assert.ok(row.check, `not run: ${row.notRun}`);
       const c = row.check;
       const why = `${JSON.stringify(row.commonProblems)} ${row.notes.join('; ')}`;
       assert.equal(row.load?.failed, 0, `requests failed: ${row.load?.errors.join('; ')}`);
-      assert.ok(c.wholeTraces >= minWhole, `whole traces ${c.wholeTraces} of ${REQUESTS}, at least ${minWhole} expected: ${why}`);
-      if (minWhole === REQUESTS) assert.equal(c.orphanFragments, 0, why);
+      assert.ok(c.wholeTraces >= minWhole, `whole traces ${c.wholeTraces} of ${requests}, at least ${minWhole} expected: ${why}`);
+      if (minWhole === requests) assert.equal(c.orphanFragments, 0, why);
       assert.equal(c.missingHops, 0, `every hop is captured, linked or not: ${why}`);
       assert.equal(c.duplicateSpans, 0, `duplicate span ids (warm-up included): ${why}`);
       assert.equal(c.spanIdCollisions, 0, why);
-      if (minWhole === REQUESTS) assert.ok(row.notes.some((n) => n.includes(': 5 of 5 whole')), `the warm-up requests, before any SDK export, are whole too: ${why}`);
+      if (minWhole === requests) assert.ok(row.notes.some((n) => n.includes(': 5 of 5 whole')), `the warm-up requests, before any SDK export, are whole too: ${why}`);
     });
   }
 });
