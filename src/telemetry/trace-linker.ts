@@ -103,8 +103,11 @@ export class TraceLinker {
       else if (!own.propagated) decided = this.childOf(parent, s.parent);
       else {
         selfTraced = true;
-        if (own.traceId !== parent.traceId && !this.joins.has(own.traceId)) this.join({ sdkTraceId: own.traceId, traceId: parent.traceId, parentSpanId: parent.parentSpanId });
-        decided = this.fromHeaders(headers, 'client');
+        if (own.traceId !== parent.traceId && !this.joins.has(own.traceId)) {
+          this.join({ sdkTraceId: own.traceId, traceId: parent.traceId, parentSpanId: parent.parentSpanId });
+          own.traceId = parent.traceId; // the header's trace, as joined from now on
+        }
+        decided = own;
       }
     }
     this.hold(k, decided);
