@@ -7,8 +7,9 @@
 //   node dist/bench/kernel-cost.js [--object bpf/capture.bpf.o] [--capture 512] [--http2 true]
 //        [--payload true] [--seconds 3] [--header 'Name: value' ...] [--rounds 3] [--compare OTHER.o]
 // --compare: rounds alternate between the two objects (before/after in one run, same load), and
-// the last line gives both medians and the difference. An older object without a program this
-// agent knows as optional (sonde_recv) loads without it.
+// the last line gives both medians and the difference. Both must follow this agent's record layout
+// (bpf/sonde.h): an object of an older layout cannot be decoded; compare against an older commit
+// with that commit's own build instead (README, "In-kernel cost per request").
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -245,7 +245,7 @@ export class CaptureProbes {
     for (const p of PROGRAMS) {
       const prog = lib.bpf_object__find_program_by_name([this.obj, p.name]) as number;
       if (!prog && !('optional' in p)) throw new BpfError(`program ${p.name} not found in ${path}`, 'rebuild the object from bpf/: make -C bpf');
-      // An optional program is left out where the kernel lacks its hook (or an older object lacks it).
+      // An optional program is left out where the kernel lacks its hook (or the object was built without it).
       if ('optional' in p && (!prog || !tracepointExists(p.tracepoint))) {
         lib.bpf_program__set_autoload([prog, 0]);
         this.missing.push({ name: p.name, section: p.section, tracepoint: p.tracepoint, since: p.since, loses: p.optional });
