@@ -65,10 +65,14 @@ export class OtlpSink {
     this.windowStartNs = BigInt(Date.now() - 100) * 1_000_000n;
   }
 
-  /** Waits until nothing arrived for `idleMs` (the exporters' last batches are in), at most `maxMs`. */
+  /**
+   * Waits until nothing arrived for `idleMs` (the exporters' last batches are in), at most `maxMs`.
+   * The idle time counts from the call at the earliest: an exporter whose first timed batch is
+   * still due has sent nothing yet, which is not idle.
+   */
   async waitForIdle(idleMs = 1500, maxMs = 15_000): Promise<void> {
     const start = Date.now();
-    while (Date.now() - start < maxMs && Date.now() - this.lastArrival < idleMs) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() - start < maxMs && Date.now() - Math.max(this.lastArrival, start) < idleMs) await new Promise((r) => setTimeout(r, 100));
   }
 
   private serverSpansInWindow(td: Traces): number {

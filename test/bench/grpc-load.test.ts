@@ -58,9 +58,10 @@ test('with the OpenTelemetry SDK preloaded, the grpc server fixture sends one SE
     assert.ok(r.calls > 20, `calls ${r.calls}`);
     // The SDK's batches leave at least every second; the sink is idle once the last one is in.
     await sink.waitForIdle(1500, 10_000);
-    const spans = sink.window().serverSpans;
+    const window = sink.window();
+    const spans = window.serverSpans;
     const answered = await stopAndCountCalls(children, server);
-    assert.ok(spans !== undefined && spans >= r.calls && spans <= answered, `server spans ${spans}, client calls ${r.calls}, server answered ${answered}`);
+    assert.ok(spans !== undefined && spans >= r.calls && spans <= answered, `server spans ${spans}, client calls ${r.calls}, server answered ${answered}, sink requests ${window.requests}, undecodable ${window.undecodable}`);
   } finally {
     await children.stopAll();
     await sink.close();
